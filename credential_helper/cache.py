@@ -1,0 +1,318 @@
+"""The on-disk token store: one owner-only directory, one small JSON file per (registry, identity).
+
+One file per entry rather than one shared file: a warm ``get`` opens exactly the one file it
+needs, writers never rewrite each other's entries, and an atomic rename keeps every file
+valid JSON at every moment. The directory must be a real directory (not a symlink) owned by
+this user and writable by nobody else; files are opened with ``O_NOFOLLOW``, created ``0600``,
+and anything that does not check out is ignored (and logged), never trusted and never fatal.
+
+Policy (when an entry is fresh, who fetches) lives in :mod:`tokens`; this module only stores.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from . import jsonlite, log
+
+TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+FORMAT_VERSION = 1
+_SUFFIX = ".json"
+_LOCK_SUFFIX = ".lock"
+_MAX_ENTRY_BYTES = 64 * 1024  # an ECR token is ~2-3 KiB; anything far larger is not ours
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+class Entry:
+    """A cached token of one registry for one identity. Times are seconds since the epoch."""
+
+    __slots__ = ("expires_at", "fetched_at", "host", "identity", "password", "username")
+
+    def __init__(
+        self,
+        host: str,
+        identity: str,
+        username: str,
+        password: str,
+        expires_at: float,
+        fetched_at: float,
+    ) -> None:
+        self.host = host
+        self.identity = identity
+        self.username = username
+        self.password = password
+        self.expires_at = expires_at
+        self.fetched_at = fetched_at
+
+    def __repr__(self) -> str:  # never the password
+        return (
+            f"Entry(host={self.host!r}, identity={self.identity!r}, "
+            f"expires_at={self.expires_at!r}, fetched_at={self.fetched_at!r})"
+        )
+
+    def encode(self) -> str:
+        return jsonlite.dumps(
+            {
+                "version": FORMAT_VERSION,
+                "host": self.host,
+                "identity": self.identity,
+                "username": self.username,
+                "password": self.password,
+                "expires_at": self.expires_at,
+                "fetched_at": self.fetched_at,
+            }
+        )
+
+
+def decode(text: str) -> Entry | None:
+    """An entry from its file's text, or None for anything that is not a valid current entry."""
+    try:
+        data = jsonlite.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
+        return None
+    strings = [data.get(key) for key in ("host", "identity", "username", "password")]
+    times = [data.get(key) for key in ("expires_at", "fetched_at")]
+    if not all(isinstance(value, str) and value for value in strings):
+        return None
+    if not all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in times):
+        return None
+    host, identity, username, password = (str(value) for value in strings)
+    expires_at, fetched_at = (float(value) for value in times)  # type: ignore[arg-type]
+    return Entry(host, identity, username, password, expires_at, fetched_at)
+
+
+def default_dir(environ: Mapping[str, str]) -> str | None:
+    """Where tokens live: ``$AWS_ECR_CACHE_DIR`` (the Go helper's variable), else XDG's cache.
+
+    None when there is no home to put it in (a service account with no ``HOME``).
+    """
+    explicit = environ.get("AWS_ECR_CACHE_DIR")
+    if explicit:
+        return os.path.expanduser(explicit)
+    xdg = environ.get("XDG_CACHE_HOME")
+    if xdg and os.path.isabs(xdg):
+        return os.path.join(xdg, "ecrpy")
+    home = environ.get("HOME") or os.path.expanduser("~")
+    if not home or home == "~" or not os.path.isabs(home):
+        return None
+    return os.path.join(home, ".cache", "ecrpy")
+
+
+def disabled(environ: Mapping[str, str]) -> bool:
+    """``AWS_ECR_DISABLE_CACHE``, set to anything non-empty, turns the cache off (as in Go's)."""
+    return bool(environ.get("AWS_ECR_DISABLE_CACHE"))
+
+
+class TokenCache:
+    """The directory of entries. Every method fails soft: a broken cache means a cache miss."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+
+    # -- paths -------------------------------------------------------------------------------
+
+    def _name(self, host: str, identity: str) -> str:
+        return os.path.join(self.directory, f"{host}.{identity}{_SUFFIX}")
+
+    def _trusted_dir(self) -> bool:
+        """The directory exists, is no symlink, is ours and nobody else can write to it."""
+        try:
+            info = os.lstat(self.directory)
+        except OSError:
+            return False
+        return _safe_dir(info, self.directory)
+
+    def ensure_dir(self) -> bool:
+        """Create the directory (0700) if it is missing; True when it can be trusted."""
+        try:
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+        except OSError as exc:
+            log.warning("cache disabled: cannot create %s: %s", self.directory, exc.strerror)
+            return False
+        return self._trusted_dir()
+
+    # -- reading (the warm path) ---------------------------------------------------------------
+
+    def load(self, host: str, identity: str) -> Entry | None:
+        """The entry for (host, identity), or None when absent, unreadable, foreign or corrupt."""
+        if not self._trusted_dir():
+            return None
+        entry = self._read(self._name(host, identity))
+        if entry is not None and (entry.host != host or entry.identity != identity):
+            log.warning("cache entry for %s does not match its file name: ignored", host)
+            return None
+        return entry
+
+    def _read(self, path: str) -> Entry | None:
+        try:
+            fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
+        except OSError:
+            return None  # missing (a miss), or a symlink we refuse to follow
+        try:
+            info = os.fstat(fd)
+            if (
+                info.st_uid != os.geteuid()
+                or info.st_mode & 0o077
+                or info.st_size > _MAX_ENTRY_BYTES
+            ):
+                log.warning("cache file %s is not private to this user: ignored", path)
+                return None
+            raw = os.read(fd, _MAX_ENTRY_BYTES + 1)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        try:
+            entry = decode(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            entry = None
+        if entry is None:
+            log.warning("cache file %s is corrupt or from another version: treated as empty", path)
+        return entry
+
+    def entries(self) -> Iterator[Entry]:
+        """Every valid entry in the directory (for ``list`` and pruning)."""
+        if not self._trusted_dir():
+            return
+        try:
+            names = os.listdir(self.directory)
+        except OSError:
+            return
+        for name in sorted(names):
+            if name.endswith(_SUFFIX) and not name.startswith("."):
+                entry = self._read(os.path.join(self.directory, name))
+                if entry is not None:
+                    yield entry
+
+    # -- writing (the cold path) -------------------------------------------------------------
+
+    def save(self, entry: Entry) -> bool:
+        """Atomically write an entry (temp file, then rename). True when it was stored."""
+        if not self.ensure_dir():
+            return False
+        final = self._name(entry.host, entry.identity)
+        temp = os.path.join(self.directory, f".{os.getpid()}.{os.urandom(6).hex()}.tmp")
+        try:
+            fd = os.open(
+                temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600
+            )
+            try:
+                data = entry.encode().encode("utf-8")
+                while data:
+                    data = data[os.write(fd, data) :]
+            finally:
+                os.close(fd)
+            os.replace(temp, final)
+        except OSError as exc:
+            log.warning("cannot write cache entry for %s: %s", entry.host, exc.strerror)
+            _unlink(temp)
+            return False
+        return True
+
+    def erase_host(self, host: str) -> int:
+        """Drop the entries of ``host`` for every identity; the number dropped."""
+        if not self._trusted_dir():
+            return 0
+        dropped = 0
+        for entry in list(self.entries()):
+            if entry.host == host and _unlink(self._name(entry.host, entry.identity)):
+                dropped += 1
+        return dropped
+
+    def prune(self, now: float) -> int:
+        """Drop expired entries, and lock files left by entries that are gone."""
+        dropped = 0
+        for entry in list(self.entries()):
+            if entry.expires_at <= now and _unlink(self._name(entry.host, entry.identity)):
+                dropped += 1
+        try:
+            names = set(os.listdir(self.directory))
+        except OSError:
+            return dropped
+        for name in names:
+            if name.endswith(_LOCK_SUFFIX) and name[: -len(_LOCK_SUFFIX)] + _SUFFIX not in names:
+                path = os.path.join(self.directory, name)
+                try:
+                    if now - os.lstat(path).st_mtime > 86400:
+                        _unlink(path)
+                except OSError:
+                    pass
+        return dropped
+
+    def lock(self, host: str, identity: str, timeout: float) -> Lock:
+        """An exclusive lock for one (host, identity), so that only one process fetches."""
+        return Lock(self._name(host, identity)[: -len(_SUFFIX)] + _LOCK_SUFFIX, timeout)
+
+
+class Lock:
+    """``flock`` on a lock file, waited for at most ``timeout`` seconds.
+
+    If the lock cannot be had in time (or at all), the holder goes on unlocked: a second fetch
+    is much better than a hung ``docker pull``.
+    """
+
+    def __init__(self, path: str, timeout: float) -> None:
+        self.path = path
+        self.timeout = timeout
+        self.fd: int | None = None
+
+    def __enter__(self) -> Lock:
+        import fcntl
+
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
+        except OSError as exc:
+            log.warning("cannot open lock %s: %s; going on unlocked", self.path, exc.strerror)
+            return self
+        deadline = time.monotonic() + self.timeout
+        pause = 0.005
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    log.warning(
+                        "lock %s still held after %.0fs; going on unlocked", self.path, self.timeout
+                    )
+                    return self
+                time.sleep(pause)
+                pause = min(pause * 2, 0.1)
+            except OSError as exc:
+                log.warning("cannot lock %s: %s; going on unlocked", self.path, exc.strerror)
+                return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor releases the flock
+            self.fd = None
+
+
+def _safe_dir(info: os.stat_result, path: str) -> bool:
+    import stat
+
+    if not stat.S_ISDIR(info.st_mode):
+        log.warning("cache disabled: %s is not a directory (or is a symlink)", path)
+        return False
+    if info.st_uid != os.geteuid():
+        log.warning("cache disabled: %s belongs to another user", path)
+        return False
+    if info.st_mode & 0o022:
+        log.warning("cache disabled: %s is writable by other users", path)
+        return False
+    return True
+
+
+def _unlink(path: str) -> bool:
+    try:
+        os.unlink(path)
+    except OSError:
+        return False
+    return True

@@ -1,0 +1,209 @@
+"""``docker-credential-ecrpy``: argv and stdin in, one answer on stdout, an exit code.
+
+The protocol actions (``get``, ``store``, ``erase``, ``list``, ``version``) are dispatched by
+hand: argparse costs milliseconds that every ``docker pull`` would pay. Whatever goes wrong,
+the user sees one line on stdout (where Docker shows it) and exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from . import __version__, log, protocol
+from .protocol import HelperError
+
+TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Callable
+
+    from .cache import TokenCache
+    from .registry import Registry
+
+PROGRAM = "docker-credential-ecrpy"
+EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
+
+HELP = f"""{protocol.usage(PROGRAM)}
+
+Docker credential helper for Amazon ECR. Docker runs it; you name it in ~/.docker/config.json:
+
+    {{"credHelpers": {{"123456789012.dkr.ecr.eu-west-1.amazonaws.com": "ecrpy"}}}}
+
+  get      read a registry URL on stdin, print its credentials as JSON
+  store    accepted for ECR registries (docker login); ecrpy fetches tokens itself
+  erase    drop the cached tokens of the registry read on stdin (docker logout)
+  list     print the registries with a cached, unexpired token for the current AWS identity
+  version  print the version
+
+Environment: AWS_PROFILE and the rest of the AWS SDK settings choose the identity;
+AWS_ECR_CACHE_DIR, AWS_ECR_DISABLE_CACHE and ECRPY_LOG_LEVEL are described in docs/."""
+
+# Values that must never be printed, even if an AWS library puts them in an error message.
+_SECRET_ENV = (
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+)
+
+
+def redact(message: str, environ: Mapping[str, str]) -> str:
+    for name in _SECRET_ENV:
+        value = environ.get(name, "")
+        if len(value) >= 8:
+            message = message.replace(value, "***")
+    return message
+
+
+def read_stdin() -> bytes:
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        return b""
+    data: bytes = stream.read(protocol.MAX_INPUT + 1)
+    if len(data) > protocol.MAX_INPUT:
+        raise HelperError(f"input too long: more than {protocol.MAX_INPUT} bytes on stdin")
+    return data
+
+
+def _cache(environ: Mapping[str, str]) -> TokenCache | None:
+    from .cache import TokenCache, default_dir, disabled
+
+    directory = default_dir(environ)
+    if directory is None or disabled(environ):
+        return None
+    return TokenCache(directory)
+
+
+def _registry(url: str) -> Registry:
+    """The ECR registry a server URL names; not-found (go on anonymously) for any other host."""
+    from .registry import parse
+
+    registry = parse(protocol.hostname(url))
+    if registry is None:
+        raise HelperError(protocol.NOT_FOUND)
+    return registry
+
+
+def _identity(environ: Mapping[str, str]) -> str:
+    from .identity import current
+
+    return current(environ)
+
+
+def cmd_get(environ: Mapping[str, str]) -> str:
+    from .ecr import NO_CREDENTIALS, TokenUnavailable
+    from .tokens import Resolver
+
+    url = protocol.server_url(read_stdin())
+    registry = _registry(url)
+    resolver = Resolver(_cache(environ), _identity(environ))
+    try:
+        entry = resolver.get(registry)
+    except TokenUnavailable as exc:
+        if registry.public and exc.kind == NO_CREDENTIALS:
+            raise HelperError(protocol.NOT_FOUND) from None  # anonymous public pulls keep working
+        raise HelperError(f"ecrpy: {exc}") from None
+    return protocol.encode_credentials(protocol.Credentials(url, entry.username, entry.password))
+
+
+def cmd_store(environ: Mapping[str, str]) -> str:
+    from .registry import parse
+
+    creds = protocol.parse_store(read_stdin())
+    host = protocol.hostname(creds.server_url)
+    if parse(host) is None:
+        raise HelperError(
+            f"ecrpy only serves Amazon ECR registries, not {host}: "
+            "use another credential helper or credsStore for it"
+        )
+    sys.stderr.write(
+        f"ecrpy: nothing stored for {host}: "
+        "ecrpy fetches ECR tokens itself with your AWS credentials\n"
+    )
+    return ""
+
+
+def cmd_erase(environ: Mapping[str, str]) -> str:
+    registry = _registry(protocol.server_url(read_stdin()))
+    cache = _cache(environ)
+    dropped = cache.erase_host(registry.host) if cache else 0
+    log.info("erase %s: %d cached token(s) dropped", registry.host, dropped)
+    return ""
+
+
+def cmd_list(environ: Mapping[str, str]) -> str:
+    import time
+
+    from .tokens import listing
+
+    cache = _cache(environ)
+    entries = cache.entries() if cache else iter(())
+    return protocol.encode_list(listing(entries, _identity(environ), time.time()))
+
+
+def cmd_version(environ: Mapping[str, str]) -> str:
+    return f"{PROGRAM} (ecrpy) {__version__}"
+
+
+COMMANDS: dict[str, Callable[[Mapping[str, str]], str]] = {
+    "get": cmd_get,
+    "store": cmd_store,
+    "erase": cmd_erase,
+    "list": cmd_list,
+    "version": cmd_version,
+    "--version": cmd_version,
+}
+
+
+def run(argv: list[str], environ: Mapping[str, str]) -> int:
+    """Run one action; write its answer; return the exit code. Never raises."""
+    if len(argv) == 1 and argv[0] in ("-h", "--help", "help"):
+        sys.stdout.write(HELP + "\n")
+        return EXIT_OK
+    command = COMMANDS.get(argv[0]) if len(argv) == 1 else None
+    if command is None:
+        sys.stdout.write(protocol.usage(PROGRAM) + "\n")
+        return EXIT_ERROR
+    try:
+        answer = command(environ)
+    except HelperError as exc:
+        sys.stdout.write(redact(exc.message, environ) + "\n")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # the last line of defence: no traceback ever reaches a user
+        _log_crash(exc)
+        where = log.path() or "the log (set ECRPY_LOG_LEVEL=debug)"
+        sys.stdout.write(
+            f"ecrpy: internal error ({type(exc).__name__}) in '{argv[0]}'; details in {where}\n"
+        )
+        return EXIT_ERROR
+    if answer:
+        sys.stdout.write(answer + "\n")
+    return EXIT_OK
+
+
+def _log_crash(exc: BaseException) -> None:
+    """Log where it broke (the frames), not the exception's text, which might hold anything."""
+    import traceback
+
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("internal error %s:\n%s", type(exc).__name__, frames)
+
+
+def main(argv: list[str] | None = None) -> int:
+    environ = os.environ
+    args = sys.argv[1:] if argv is None else argv
+    from .cache import default_dir
+
+    log.configure(default_dir(environ), environ.get(log.LEVEL_ENV))
+    try:
+        code = run(args or [""], environ)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The client stopped reading; say nothing more (and let no flush at exit complain).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = EXIT_ERROR
+    return code

@@ -1,0 +1,214 @@
+"""The AWS calls: ECR's and ECR Public's GetAuthorizationToken. The one module importing botocore.
+
+botocore, not boto3: boto3 adds ~100 ms of imports and nothing this needs. Credentials come from
+botocore's own chain (environment, profiles with roles, SSO, web identity, containers, instance
+metadata), endpoints from its own resolver: the registry's region and partition, its FIPS or
+dual-stack endpoint, and whatever ``AWS_ENDPOINT_URL_ECR`` / profile ``endpoint_url`` says.
+
+Every failure becomes a :class:`TokenUnavailable` with a one-line message that names the
+registry and the cause, and never a secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import cachetools
+
+from . import __version__
+from .registry import Registry
+
+if TYPE_CHECKING:
+    import botocore.session
+
+# Short timeouts and bounded retries: the whole cold ``get`` gives up within about
+# CONNECT_TIMEOUT * MAX_ATTEMPTS + backoff when ECR is unreachable, instead of hanging a build.
+CONNECT_TIMEOUT = 3.0
+READ_TIMEOUT = 10.0
+MAX_ATTEMPTS = 3
+
+NO_CREDENTIALS = "no-credentials"
+DENIED = "denied"
+NETWORK = "network"
+CONFIG = "config"
+BAD_RESPONSE = "bad-response"
+
+_CREDENTIAL_ERROR_CODES = frozenset(
+    {
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "RequestExpired",
+    }
+)
+
+
+class TokenUnavailable(Exception):
+    """No token could be had. ``kind`` tells the caller how to answer (see the constants)."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class Token:
+    """A freshly fetched token, decoded."""
+
+    __slots__ = ("expires_at", "password", "username")
+
+    def __init__(self, username: str, password: str, expires_at: float) -> None:
+        self.username = username
+        self.password = password
+        self.expires_at = expires_at
+
+    def __repr__(self) -> str:  # never the password
+        return f"Token(username={self.username!r}, expires_at={self.expires_at!r})"
+
+
+def decode_token(authorization_token: str) -> tuple[str, str]:
+    """Split ECR's base64 ``user:password`` token on the first colon only."""
+    try:
+        decoded = base64.b64decode(authorization_token, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, TypeError):
+        raise ValueError("the token is not base64-encoded text") from None
+    username, colon, password = decoded.partition(":")
+    if not colon or not username or not password:
+        raise ValueError("the token has no user:password form")
+    return username, password
+
+
+def _expiry(value: Any) -> float:
+    """ECR's ``expiresAt`` (a datetime from botocore) as epoch seconds."""
+    if hasattr(value, "timestamp"):
+        return float(value.timestamp())
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise ValueError("the token has no expiry time")
+
+
+def endpoint_overridden(service_env: str, environ: Mapping[str, str]) -> bool:
+    """True when the user points this service at an endpoint of their own (env settings).
+
+    botocore refuses FIPS or dual-stack together with a custom endpoint, and the custom endpoint
+    is what the user asked for, so the registry's FIPS/dual-stack flags then step aside.
+    """
+    if environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
+        return False
+    return bool(environ.get(f"AWS_ENDPOINT_URL_{service_env}") or environ.get("AWS_ENDPOINT_URL"))
+
+
+@cachetools.cached(cachetools.LRUCache(maxsize=8))
+def _session(profile: str | None) -> botocore.session.Session:
+    import botocore.session
+
+    session = botocore.session.Session(profile=profile)
+    session.user_agent_extra = f"ecrpy/{__version__}"
+    return session
+
+
+@cachetools.cached(cachetools.LRUCache(maxsize=32))
+def _client(service: str, region: str, fips: bool, dualstack: bool, profile: str | None) -> Any:
+    """A botocore client per endpoint, kept for processes that fetch several tokens."""
+    from botocore.config import Config
+
+    session = _session(profile)
+    scoped = session.get_scoped_config()
+    custom = endpoint_overridden(service.upper().replace("-", "_"), os.environ) or (
+        "endpoint_url" in scoped or "services" in scoped
+    )
+    config = Config(
+        region_name=region,
+        use_fips_endpoint=fips and not custom,
+        use_dualstack_endpoint=dualstack and not custom,
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+        user_agent_extra=f"ecrpy/{__version__}",
+    )
+    return session.create_client(service, config=config)
+
+
+def fetch(registry: Registry, profile: str | None = None) -> Token:
+    """Ask ECR for a token of this registry, with the AWS identity in force."""
+    try:
+        if registry.public:
+            if _session(profile).get_credentials() is None:
+                raise TokenUnavailable(_no_credentials(registry), NO_CREDENTIALS)
+            client = _client("ecr-public", registry.region, False, registry.dualstack, profile)
+            data = client.get_authorization_token()["authorizationData"]
+        else:
+            client = _client("ecr", registry.region, registry.fips, registry.dualstack, profile)
+            reply = client.get_authorization_token(registryIds=[registry.account])
+            found = reply.get("authorizationData") or []
+            if not found:
+                raise TokenUnavailable(f"ECR returned no token for {registry.host}", BAD_RESPONSE)
+            data = found[0]
+    except TokenUnavailable:
+        raise
+    except Exception as exc:  # every botocore failure is explained, never raised raw
+        raise TokenUnavailable(*explain(exc, registry)) from None
+    try:
+        username, password = decode_token(data["authorizationToken"])
+        expires_at = _expiry(data.get("expiresAt"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TokenUnavailable(
+            f"ECR returned an unusable token for {registry.host}: {exc}", BAD_RESPONSE
+        ) from None
+    if expires_at <= time.time():
+        raise TokenUnavailable(
+            f"ECR returned a token for {registry.host} that has already expired "
+            "(is this machine's clock right?)",
+            BAD_RESPONSE,
+        )
+    return Token(username, password, expires_at)
+
+
+def _no_credentials(registry: Registry) -> str:
+    return (
+        f"no AWS credentials found to get a token for {registry.host}: set AWS_PROFILE, "
+        "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with an IAM role"
+    )
+
+
+def explain(exc: BaseException, registry: Registry) -> tuple[str, str]:
+    """A one-line, secret-free message and a kind for any failure of the AWS call."""
+    from botocore import exceptions as bce
+
+    host = registry.host
+    if isinstance(exc, bce.NoCredentialsError):
+        return _no_credentials(registry), NO_CREDENTIALS
+    if isinstance(exc, bce.ProfileNotFound):
+        return f"{exc} (needed for {host})", CONFIG
+    if isinstance(exc, bce.ClientError):
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "Unknown")
+        detail = error.get("Message", "")
+        if code in _CREDENTIAL_ERROR_CODES:
+            return (
+                f"AWS rejected the credentials used for {host}: {code}: {detail}",
+                NO_CREDENTIALS,
+            )
+        return f"ECR refused a token for {host}: {code}: {detail}", DENIED
+    if isinstance(
+        exc,
+        (
+            bce.EndpointConnectionError,
+            bce.ConnectTimeoutError,
+            bce.ReadTimeoutError,
+            bce.ConnectionClosedError,
+            bce.SSLError,
+            bce.ProxyConnectionError,
+        ),
+    ):
+        return f"could not reach the ECR API for {host}: {exc}", NETWORK
+    if isinstance(exc, bce.BotoCoreError):
+        return f"AWS configuration problem while getting a token for {host}: {exc}", CONFIG
+    return f"unexpected {type(exc).__name__} while getting a token for {host}", CONFIG

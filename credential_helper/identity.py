@@ -1,0 +1,120 @@
+"""Which AWS identity a token belongs to, decided without botocore and without the network.
+
+A cached ECR token may only be served to the identity that fetched it. The Go helper keys its
+cache on the access key id, which changes with every assumed-role or SSO session, and it
+resolves credentials (often over the network) on every call. ecrpy instead fingerprints what
+*decides* the identity: the credential environment variables, the AWS config and credentials
+files, and ecrpy's own settings. Change any of them and the fingerprint changes, so another
+identity's token is never served; keep them and a warm ``get`` needs no AWS call at all, even
+for roles, SSO and web identity, whose short-lived credentials never enter the fingerprint.
+
+What this deliberately does not see: credentials that change behind an unchanged
+configuration (an EC2 instance profile swapped for another, a ``credential_process`` that
+starts returning another user). Tokens then stay valid for their own identity until they
+expire, as a ``docker login`` would; ``erase`` (``docker logout``) drops them at once.
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from typing import Any, Callable
+
+# AWS_* variables that never change who you are. Every other AWS_* variable counts: a variable
+# added to the SDK later errs on the side of a cache miss, never of a token for someone else.
+_NEUTRAL_ENV = frozenset(
+    {
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_DEFAULT_OUTPUT",
+        "AWS_PAGER",
+        "AWS_CA_BUNDLE",
+        "AWS_MAX_ATTEMPTS",
+        "AWS_RETRY_MODE",
+        "AWS_METADATA_SERVICE_TIMEOUT",
+        "AWS_METADATA_SERVICE_NUM_ATTEMPTS",
+        "AWS_ECR_CACHE_DIR",
+        "AWS_ECR_DISABLE_CACHE",
+        "AWS_EXECUTION_ENV",
+        "AWS_CLI_AUTO_PROMPT",
+        "AWS_CLI_FILE_ENCODING",
+    }
+)
+_IDENTITY_ENV_PREFIXES = ("AWS_", "ECRPY_CONFIG")
+
+
+def _sha256() -> Callable[[bytes], Any]:
+    """The C SHA-256 without ``hashlib``, whose OpenSSL import costs ~2 ms on every ``get``.
+
+    ``_sha256`` (CPython <= 3.11) and ``_sha2`` (3.12+) are the modules hashlib falls back to.
+    """
+    for module in ("_sha256", "_sha2", "hashlib"):
+        try:
+            return __import__(module).sha256  # type: ignore[no-any-return]
+        except (ImportError, AttributeError):
+            continue
+    raise ImportError("no SHA-256 implementation")  # pragma: no cover
+
+
+def identity_env(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The environment variables that decide the AWS identity, sorted."""
+    return tuple(
+        sorted(
+            (name, value)
+            for name, value in environ.items()
+            if name.startswith(_IDENTITY_ENV_PREFIXES) and name not in _NEUTRAL_ENV
+        )
+    )
+
+
+def aws_files(environ: Mapping[str, str]) -> tuple[str, str]:
+    """The shared config and credentials files botocore would read in this environment."""
+    config = environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
+    credentials = environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
+    return (_expand(config, environ), _expand(credentials, environ))
+
+
+def _expand(path: str, environ: Mapping[str, str]) -> str:
+    if path.startswith("~") and environ.get("HOME"):
+        return environ["HOME"] + path[1:]
+    return os.path.expanduser(path)
+
+
+def read_file(path: str) -> bytes | None:
+    """A file's bytes, or None when it cannot be read (missing counts as a state, too)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def fingerprint(env: Iterable[tuple[str, str]], files: Sequence[tuple[str, bytes | None]]) -> str:
+    """A stable 128-bit hex digest of identity inputs. Pure: same inputs, same fingerprint.
+
+    Secrets go into the digest (so new keys mean a new identity) but cannot be read back out.
+    Every field is length-prefixed so that no two different inputs share a byte stream.
+    """
+    digest = _sha256()(b"ecrpy-identity-v1")
+    for name, value in env:
+        _feed(digest, b"env", name.encode(), value.encode("utf-8", "surrogateescape"))
+    for path, content in files:
+        _feed(digest, b"file", path.encode("utf-8", "surrogateescape"), content)
+    return str(digest.hexdigest()[:32])
+
+
+def _feed(digest: Any, kind: bytes, name: bytes, value: bytes | None) -> None:
+    for part in (kind, name, value):
+        if part is None:
+            digest.update(b"-")
+        else:
+            digest.update(b"%d:" % len(part) + part)
+
+
+def current(environ: Mapping[str, str], extra_files: Sequence[str] = ()) -> str:
+    """The fingerprint of the identity in force for this process (reads the AWS files)."""
+    paths = (*aws_files(environ), *extra_files)
+    return fingerprint(identity_env(environ), [(path, read_file(path)) for path in paths])

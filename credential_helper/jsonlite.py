@@ -1,0 +1,84 @@
+"""JSON without the ``json`` package's import cost.
+
+``import json`` pulls in :mod:`re` (``json.decoder`` compiles its patterns at import), which
+costs more than everything else a warm ``get`` does. The C accelerator ``_json`` that
+``json`` itself uses needs no regular expression: its scanner parses a whole document and its
+string encoder escapes a string. This module wraps the two, and falls back to ``json`` on an
+interpreter without the accelerator, so the output is the same standard JSON either way.
+"""
+
+from __future__ import annotations
+
+import math
+
+TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
+if TYPE_CHECKING:
+    from typing import Any, Callable, Union
+
+    Scalar = Union[str, int, float, bool, None]
+
+_scan: Callable[[str, int], Any] | None = None
+_quote: Callable[[str], str]
+
+try:
+    import _json as _accel
+
+    class _Context:
+        """The attributes ``_json.make_scanner`` reads: the defaults of ``json.JSONDecoder``."""
+
+        strict = True
+        object_hook = None
+        object_pairs_hook = None
+        parse_float = float
+        parse_int = int
+        parse_constant = float  # NaN/Infinity, as json does
+        memo: dict[str, str] = {}  # noqa: RUF012 - the scanner's own memo, cleared per call
+
+    _scan = _accel.make_scanner(_Context())  # type: ignore[arg-type]
+    _quote = _accel.encode_basestring_ascii
+except (ImportError, AttributeError, TypeError):  # pragma: no cover - not CPython
+    import json as _json_module
+
+    _quote = _json_module.encoder.encode_basestring_ascii
+
+
+_WHITESPACE = " \t\n\r"
+
+
+def loads(text: str) -> Any:
+    """Parse one JSON document; raise ValueError when ``text`` is not exactly that."""
+    if _scan is None:  # pragma: no cover - not CPython
+        import json
+
+        return json.loads(text)
+    start = len(text) - len(text.lstrip(_WHITESPACE))
+    try:
+        value, end = _scan(text, start)
+    except StopIteration:
+        raise ValueError("not a JSON document") from None
+    finally:
+        _Context.memo.clear()
+    if text[end:].strip(_WHITESPACE):
+        raise ValueError("extra data after the JSON document")
+    return value
+
+
+def _scalar(value: Scalar) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        return _quote(value)
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, float) and math.isfinite(value):
+        return float.__repr__(value)
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def dumps(obj: dict[str, Scalar]) -> str:
+    """Encode a flat object (string keys, scalar values): all the helper protocol ever sends."""
+    return "{" + ", ".join(_quote(key) + ": " + _scalar(value) for key, value in obj.items()) + "}"

@@ -1,0 +1,164 @@
+"""ECR registry hostnames: which account, region and partition a hostname names.
+
+The grammar is parsed by splitting on dots rather than with a regular expression: this module
+is on the warm ``get`` path, and importing :mod:`re` costs about as much as the whole rest of
+that path. Everything here is a pure function of its argument.
+
+Accepted forms (``A`` = 12-digit account id, ``R`` = region)::
+
+    A.dkr.ecr.R.<suffix>          IPv4 endpoint
+    A.dkr.ecr-fips.R.<suffix>     FIPS endpoint
+    A.dkr-ecr.R.<dual-stack>      dual-stack (IPv4 + IPv6) endpoint
+    A.dkr-ecr-fips.R.<dual-stack> dual-stack FIPS endpoint
+    public.ecr.aws, ecr-public.aws.com    ECR Public
+
+where the suffix decides the partition (``amazonaws.com``, ``amazonaws.com.cn``,
+``c2s.ic.gov`` ...). Anything else, including look-alikes such as
+``A.dkr.ecr.R.amazonaws.com.evil.example``, is not ECR.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
+if TYPE_CHECKING:
+    pass
+
+PUBLIC_HOSTS = ("public.ecr.aws", "ecr-public.aws.com")
+PUBLIC_API_REGION = "us-east-1"
+
+# suffix -> partition, for the IPv4 endpoints (``dkr.ecr``) ...
+_IPV4_SUFFIXES = {
+    "amazonaws.com": "aws",
+    "amazonaws.com.cn": "aws-cn",
+    "amazonaws.eu": "aws-eusc",
+    "c2s.ic.gov": "aws-iso",
+    "sc2s.sgov.gov": "aws-iso-b",
+    "cloud.adc-e.uk": "aws-iso-e",
+    "csp.hci.ic.gov": "aws-iso-f",
+}
+# ... and for the dual-stack endpoints (``dkr-ecr``).
+_DUALSTACK_SUFFIXES = {
+    "on.aws": "aws",
+    "on.amazonwebservices.com.cn": "aws-cn",
+    "on.amazonwebservices.eu": "aws-eusc",
+    "on.aws.ic.gov": "aws-iso",
+    "on.aws.scloud": "aws-iso-b",
+    "on.cloud-aws.adc-e.uk": "aws-iso-e",
+    "on.aws.hci.ic.gov": "aws-iso-f",
+}
+_SERVICE_LABELS = {
+    # label: (fips, dualstack)
+    "dkr.ecr": (False, False),
+    "dkr.ecr-fips": (True, False),
+    "dkr-ecr": (False, True),
+    "dkr-ecr-fips": (True, True),
+}
+# Region name prefixes that only exist in one partition. A hostname that puts such a region
+# under another partition's suffix names no real registry.
+_REGION_PREFIX_PARTITION = (
+    ("us-gov-", "aws-us-gov"),
+    ("cn-", "aws-cn"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-isof-", "aws-iso-f"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("us-iso-", "aws-iso"),
+    ("eusc-", "aws-eusc"),
+)
+_DIGITS = frozenset("0123456789")
+_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
+
+
+class Registry:
+    """An ECR registry, as named by its hostname.
+
+    A plain class rather than a NamedTuple or dataclass: both would import typing or re.
+    """
+
+    __slots__ = ("account", "dualstack", "fips", "host", "partition", "public", "region")
+
+    def __init__(
+        self,
+        host: str,
+        account: str | None,
+        region: str,
+        partition: str,
+        *,
+        fips: bool = False,
+        dualstack: bool = False,
+        public: bool = False,
+    ) -> None:
+        self.host = host  # normalised hostname: lowercase, no port, no trailing dot
+        self.account = account  # 12-digit account id; None for ECR Public
+        self.region = region  # region of the ECR API that hands out its tokens
+        self.partition = partition  # aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, ...
+        self.fips = fips
+        self.dualstack = dualstack
+        self.public = public
+
+    def _fields(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Registry) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"Registry({fields})"
+
+
+def is_region(name: str) -> bool:
+    """``us-east-1``, ``us-gov-west-1``, ``us-isob-east-1``, ``eusc-de-east-1``; not ``x``."""
+    parts = name.split("-")
+    if len(parts) < 3:
+        return False
+    *words, number = parts
+    if not (number and len(number) <= 2 and set(number) <= _DIGITS):
+        return False
+    if not 2 <= len(words[0]) <= 4:
+        return False
+    return all(word and set(word) <= _LOWER for word in words)
+
+
+def _partition(region: str, suffix_partition: str) -> str | None:
+    """The partition of ``region`` under a suffix, or None when the two contradict each other."""
+    for prefix, partition in _REGION_PREFIX_PARTITION:
+        if region.startswith(prefix):
+            if partition == "aws-us-gov":  # GovCloud shares the commercial DNS suffixes
+                return partition if suffix_partition == "aws" else None
+            return partition if suffix_partition == partition else None
+    return suffix_partition if suffix_partition == "aws" else None
+
+
+def parse(host: str) -> Registry | None:
+    """The registry a normalised hostname names, or None when it is not an ECR registry."""
+    if host in PUBLIC_HOSTS:
+        return Registry(host, None, PUBLIC_API_REGION, "aws", public=True)
+    labels = host.split(".")
+    if len(labels) < 5:
+        return None
+    account = labels[0]
+    if len(account) != 12 or not set(account) <= _DIGITS:
+        return None
+    # The service part is one label (``dkr-ecr``) or two (``dkr.ecr``).
+    if labels[1] == "dkr" and len(labels) >= 6:
+        service, rest = "dkr." + labels[2], labels[3:]
+    else:
+        service, rest = labels[1], labels[2:]
+    flags = _SERVICE_LABELS.get(service)
+    if flags is None or len(rest) < 2:
+        return None
+    fips, dualstack = flags
+    region, suffix = rest[0], ".".join(rest[1:])
+    if not is_region(region):
+        return None
+    suffixes = _DUALSTACK_SUFFIXES if dualstack else _IPV4_SUFFIXES
+    suffix_partition = suffixes.get(suffix)
+    if suffix_partition is None:
+        return None
+    partition = _partition(region, suffix_partition)
+    if partition is None:
+        return None
+    return Registry(host, account, region, partition, fips=fips, dualstack=dualstack)

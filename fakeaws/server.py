@@ -1,0 +1,294 @@
+"""A fake AWS on loopback for the demo, the tests and the benchmark: moto's server, wrapped.
+
+moto answers ECR, STS and IAM. The wrapper adds what ecrpy's tests need and moto lacks:
+
+- ECR tokens that expire 12 hours from now (moto's ``expiresAt`` is fixed in 2015);
+- ECR Public's GetAuthorizationToken (moto has no ecr-public backend);
+- a record of every request: service, operation, the access key that signed it, the registry
+  ids asked for, so tests can assert "one token request" or "made with the role's keys";
+- faults on demand: an AWS error code, an HTTP status, a delay, or a reply that is not JSON.
+
+It is reached only through the SDK's standard settings (``AWS_ENDPOINT_URL_ECR`` ...), never
+through anything in the product. Control it in-process (:class:`FakeAWS`) or, when it runs as
+another process (``python -m fakeaws serve``), over HTTP under ``/_fake/``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+from urllib.parse import parse_qs
+
+ECR_TARGET = "AmazonEC2ContainerRegistry_V20150921."
+ECR_PUBLIC_TARGET = "SpencerFrontendService."
+TOKEN_LIFETIME = 12 * 3600
+
+
+@dataclass
+class Request:
+    service: str  # ecr, ecr-public, sts, iam, ... (from the SigV4 scope)
+    operation: str
+    access_key: str
+    region: str
+    registry_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Fault:
+    """What to do instead of answering. Matches when every given field matches."""
+
+    operation: str | None = None
+    access_key: str | None = None
+    registry_id: str | None = None
+    code: str | None = None  # AWS error code, e.g. AccessDeniedException
+    status: int = 400
+    message: str = "injected by fakeaws"
+    delay: float = 0.0  # seconds to wait before answering (or before the fault)
+    body: str | None = None  # a raw body to send instead (malformed replies)
+    times: int | None = None  # how many requests it applies to; None: all
+
+    def matches(self, request: Request) -> bool:
+        if self.times is not None and self.times <= 0:
+            return False
+        return (
+            (self.operation is None or self.operation == request.operation)
+            and (self.access_key is None or self.access_key == request.access_key)
+            and (self.registry_id is None or self.registry_id in request.registry_ids)
+        )
+
+
+def _sigv4_scope(authorization: str) -> tuple[str, str, str]:
+    """(access key, region, service) from a SigV4 Authorization header."""
+    marker = "Credential="
+    start = authorization.find(marker)
+    if start == -1:
+        return "", "", ""
+    credential = authorization[start + len(marker) :].split(",", 1)[0]
+    parts = credential.split("/")
+    if len(parts) < 4:
+        return parts[0], "", ""
+    return parts[0], parts[2], parts[3]
+
+
+def describe(environ: dict[str, Any], body: bytes) -> Request:
+    access_key, region, service = _sigv4_scope(environ.get("HTTP_AUTHORIZATION", ""))
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    registry_ids: list[str] = []
+    if target:
+        operation = target.rsplit(".", 1)[-1]
+        try:
+            payload = json.loads(body or b"{}")
+            registry_ids = list(payload.get("registryIds") or [])
+        except ValueError:
+            pass
+    else:
+        form = parse_qs(body.decode("utf-8", "replace"))
+        operation = (form.get("Action") or [""])[0]
+    return Request(service, operation, access_key, region, registry_ids)
+
+
+class FakeAWS:
+    """The WSGI application: moto behind a layer that records, rewrites and injects faults."""
+
+    def __init__(self, token_lifetime: float = TOKEN_LIFETIME) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.token_lifetime = token_lifetime
+        self.requests: list[Request] = []
+        self.faults: list[Fault] = []
+        self.lock = threading.Lock()
+
+    # -- control ---------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests.clear()
+            self.faults.clear()
+
+    def add_fault(self, fault: Fault) -> None:
+        with self.lock:
+            self.faults.append(fault)
+
+    def count(self, operation: str, access_key: str | None = None) -> int:
+        with self.lock:
+            return sum(
+                1
+                for r in self.requests
+                if r.operation == operation and (access_key is None or r.access_key == access_key)
+            )
+
+    # -- WSGI --------------------------------------------------------------------------------
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_fake/"):
+            return self._control(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        request = describe(environ, body)
+        with self.lock:
+            self.requests.append(request)
+            fault = next((f for f in self.faults if f.matches(request)), None)
+            if fault is not None and fault.times is not None:
+                fault.times -= 1
+        if fault is not None:
+            time.sleep(fault.delay)
+            if fault.code or fault.body is not None:
+                return self._fault(fault, environ, start_response)
+        if request.service == "ecr-public" or environ.get("HTTP_X_AMZ_TARGET", "").startswith(
+            ECR_PUBLIC_TARGET
+        ):
+            return self._ecr_public(request, start_response)
+        environ["wsgi.input"] = _Body(body)
+        if request.operation == "GetAuthorizationToken":
+            return self._live_expiry(environ, start_response)
+        return self.moto(environ, start_response)  # type: ignore[no-any-return]
+
+    def _fault(
+        self, fault: Fault, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> list[bytes]:
+        if fault.body is not None:
+            payload = fault.body.encode()
+        elif environ.get("HTTP_X_AMZ_TARGET"):
+            payload = json.dumps({"__type": fault.code, "message": fault.message}).encode()
+        else:  # query protocol (STS, IAM): XML
+            payload = (
+                "<ErrorResponse><Error><Type>Sender</Type>"
+                f"<Code>{fault.code}</Code><Message>{fault.message}</Message>"
+                "</Error><RequestId>fake</RequestId></ErrorResponse>"
+            ).encode()
+        content_type = (
+            "application/x-amz-json-1.1" if environ.get("HTTP_X_AMZ_TARGET") else "text/xml"
+        )
+        start_response(
+            f"{fault.status} Fault",
+            [("Content-Type", content_type), ("Content-Length", str(len(payload)))],
+        )
+        return [payload]
+
+    def _live_expiry(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> list[bytes]:
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            captured["status"], captured["headers"] = status, headers
+
+        body = b"".join(self.moto(environ, capture))
+        if captured["status"].startswith("200"):
+            reply = json.loads(body)
+            for data in reply.get("authorizationData", []):
+                data["expiresAt"] = time.time() + self.token_lifetime
+            body = json.dumps(reply).encode()
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        start_response(captured["status"], [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _ecr_public(self, request: Request, start_response: Callable[..., Any]) -> list[bytes]:
+        token = base64.b64encode(b"AWS:public-" + request.access_key.encode() + b"-auth-token")
+        reply = {
+            "authorizationData": {
+                "authorizationToken": token.decode(),
+                "expiresAt": time.time() + self.token_lifetime,
+            }
+        }
+        return self._json(start_response, reply)
+
+    def _control(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        path = environ["PATH_INFO"]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        if path == "/_fake/requests":
+            with self.lock:
+                return self._json(start_response, [asdict(r) for r in self.requests])
+        if path == "/_fake/reset":
+            self.reset()
+            return self._json(start_response, {"ok": True})
+        if path == "/_fake/faults":
+            self.add_fault(Fault(**json.loads(body or b"{}")))
+            return self._json(start_response, {"ok": True})
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"unknown control path"]
+
+    @staticmethod
+    def _json(start_response: Callable[..., Any], payload: Any) -> list[bytes]:
+        data = json.dumps(payload).encode()
+        start_response(
+            "200 OK",
+            [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))],
+        )
+        return [data]
+
+
+class _Body:
+    """A re-readable wsgi.input after the wrapper has consumed the original."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self.data) if size is None or size < 0 else self.pos + size
+        chunk, self.pos = self.data[self.pos : end], min(end, len(self.data))
+        return chunk
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.read(size)
+
+
+class Server:
+    """FakeAWS served on a loopback port in a background thread (HTTP, or HTTPS with a cert)."""
+
+    def __init__(
+        self,
+        app: FakeAWS | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+    ) -> None:
+        import logging
+
+        from werkzeug.serving import make_server
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request on the console
+        self.app = app or FakeAWS()
+        ssl_context = (certfile, keyfile) if certfile and keyfile else None
+        self.httpd = make_server(host, port, self.app, threaded=True, ssl_context=ssl_context)
+        self.scheme = "https" if ssl_context else "http"
+        self.host, self.port = host, self.httpd.server_port
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+    def start(self) -> Server:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def environment(self) -> dict[str, str]:
+        """The standard SDK settings that point ecrpy (or any AWS SDK) at this fake."""
+        return {
+            "AWS_ENDPOINT_URL_ECR": self.url,
+            "AWS_ENDPOINT_URL_ECR_PUBLIC": self.url,
+            "AWS_ENDPOINT_URL_STS": self.url,
+            "AWS_ENDPOINT_URL_IAM": self.url,
+        }
