@@ -247,8 +247,12 @@ class TokenCache:
         return dropped
 
     def lock(self, host: str, identity: str, timeout: float) -> Lock:
-        """An exclusive lock for one (host, identity), so that only one process fetches."""
-        return Lock(self._name(host, identity)[: -len(_SUFFIX)] + _LOCK_SUFFIX, timeout)
+        """An exclusive lock for one (host, identity), so that only one process fetches.
+
+        Creates the directory first: on a cold cache every racing process needs the lock file.
+        """
+        path = self._name(host, identity)[: -len(_SUFFIX)] + _LOCK_SUFFIX
+        return Lock(path if self.ensure_dir() else None, timeout)
 
 
 class Lock:
@@ -258,7 +262,7 @@ class Lock:
     is much better than a hung ``docker pull``.
     """
 
-    def __init__(self, path: str, timeout: float) -> None:
+    def __init__(self, path: str | None, timeout: float) -> None:
         self.path = path
         self.timeout = timeout
         self.fd: int | None = None
@@ -266,6 +270,8 @@ class Lock:
     def __enter__(self) -> Lock:
         import fcntl
 
+        if self.path is None:  # no trustworthy directory: no lock, and the cache is not used
+            return self
         try:
             self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
         except OSError as exc:

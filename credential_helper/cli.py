@@ -92,7 +92,7 @@ def _identity(environ: Mapping[str, str]) -> str:
 
 
 def cmd_get(environ: Mapping[str, str]) -> str:
-    from .ecr import NO_CREDENTIALS, TokenUnavailable
+    from .errors import NO_CREDENTIALS, TokenUnavailable
     from .tokens import Resolver
 
     url = protocol.server_url(read_stdin())

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import cachetools
 
 from . import __version__
+from .errors import BAD_RESPONSE, CONFIG, DENIED, NETWORK, NO_CREDENTIALS, TokenUnavailable
 from .registry import Registry
 
 if TYPE_CHECKING:
@@ -31,12 +32,6 @@ if TYPE_CHECKING:
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 10.0
 MAX_ATTEMPTS = 3
-
-NO_CREDENTIALS = "no-credentials"
-DENIED = "denied"
-NETWORK = "network"
-CONFIG = "config"
-BAD_RESPONSE = "bad-response"
 
 _CREDENTIAL_ERROR_CODES = frozenset(
     {
@@ -49,14 +44,6 @@ _CREDENTIAL_ERROR_CODES = frozenset(
         "RequestExpired",
     }
 )
-
-
-class TokenUnavailable(Exception):
-    """No token could be had. ``kind`` tells the caller how to answer (see the constants)."""
-
-    def __init__(self, message: str, kind: str) -> None:
-        super().__init__(message)
-        self.kind = kind
 
 
 class Token:
@@ -211,4 +198,9 @@ def explain(exc: BaseException, registry: Registry) -> tuple[str, str]:
         return f"could not reach the ECR API for {host}: {exc}", NETWORK
     if isinstance(exc, bce.BotoCoreError):
         return f"AWS configuration problem while getting a token for {host}: {exc}", CONFIG
+    if isinstance(exc, (ValueError, KeyError, TypeError)):  # botocore could not parse the reply
+        return (
+            f"ECR's reply for {host} could not be read ({type(exc).__name__})",
+            BAD_RESPONSE,
+        )
     return f"unexpected {type(exc).__name__} while getting a token for {host}", CONFIG

@@ -93,7 +93,7 @@ class Resolver:
             return entry
 
     def _fetch(self, registry: Registry, cached: Entry | None) -> Entry:
-        from .ecr import TokenUnavailable
+        from .errors import TokenUnavailable
 
         log.info("refresh %s identity=%s", registry.host, self.identity)
         try:

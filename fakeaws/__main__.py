@@ -23,8 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0)
     serve.add_argument("--tls-dir", help="make a CA and a server certificate here and serve HTTPS")
-    serve.add_argument("--name", action="append", default=[],
-                       help="a hostname the certificate must cover (repeatable)")
+    serve.add_argument(
+        "--name",
+        action="append",
+        default=[],
+        help="a hostname the certificate must cover (repeatable)",
+    )
     serve.add_argument("--token-lifetime", type=float, default=12 * 3600)
     args = parser.parse_args(argv)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 _ENTER = 'mount --bind "$0" /etc/hosts && exec "$@"'
 

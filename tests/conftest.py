@@ -74,7 +74,12 @@ class Helper:
     ) -> subprocess.CompletedProcess[str]:
         data = stdin.encode() if isinstance(stdin, str) else stdin
         result = subprocess.run(
-            [self.path, *args], input=data, env=env, capture_output=True, timeout=timeout, check=False
+            [self.path, *args],
+            input=data,
+            env=env,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
         )
         return subprocess.CompletedProcess(
             result.args,
