@@ -56,6 +56,13 @@ def loads(text: str) -> Any:
         value, end = _scan(text, start)
     except StopIteration:
         raise ValueError("not a JSON document") from None
+    except (ValueError, SystemError):
+        # The scanner builds its error from json.decoder, and CPython 3.11 only looks for that
+        # module among those already imported: without it the error is a bare SystemError.
+        # Errors are the cold path, so let json itself parse again and raise its ValueError.
+        import json
+
+        return json.loads(text)
     finally:
         _Context.memo.clear()
     if text[end:].strip(_WHITESPACE):

@@ -88,8 +88,8 @@ def hostname(url: str) -> str:
         if cut != -1:
             text = text[:cut]
     text = text.rpartition("@")[2]  # user:password@ never takes part in the decision
-    if text.startswith("["):  # IPv6 literal: never ECR, keep it whole
-        return text.lower()
+    if text.startswith("["):  # IPv6 literal, maybe with a port: never ECR, but reduce it alike
+        return text[: text.find("]") + 1 or len(text)].lower()
     host, colon, port = text.rpartition(":")
     if colon and port.isdigit():
         text = host
