@@ -35,6 +35,8 @@ Docker credential helper for Amazon ECR. Docker runs it; you name it in ~/.docke
   erase    drop the cached tokens of the registry read on stdin (docker logout)
   list     print the registries with a cached, unexpired token for the current AWS identity
   version  print the version
+  whoami REGISTRY [--check]
+           which settings, AWS profile and role serve REGISTRY; --check asks AWS too
 
 Environment: AWS_PROFILE and the rest of the AWS SDK settings choose the identity;
 AWS_ECR_CACHE_DIR, AWS_ECR_DISABLE_CACHE and ECRPY_LOG_LEVEL are described in docs/."""
@@ -93,11 +95,11 @@ def _identity(environ: Mapping[str, str]) -> str:
 
 def cmd_get(environ: Mapping[str, str]) -> str:
     from .errors import NO_CREDENTIALS, TokenUnavailable
-    from .tokens import Resolver
+    from .tokens import Resolver, configured_fetch
 
     url = protocol.server_url(read_stdin())
     registry = _registry(url)
-    resolver = Resolver(_cache(environ), _identity(environ))
+    resolver = Resolver(_cache(environ), _identity(environ), configured_fetch(environ))
     try:
         entry = resolver.get(registry)
     except TokenUnavailable as exc:
@@ -161,6 +163,8 @@ def run(argv: list[str], environ: Mapping[str, str]) -> int:
     if len(argv) == 1 and argv[0] in ("-h", "--help", "help"):
         sys.stdout.write(HELP + "\n")
         return EXIT_OK
+    if argv[0] in TOOLS:
+        return _tool(argv, environ)
     command = COMMANDS.get(argv[0]) if len(argv) == 1 else None
     if command is None:
         sys.stdout.write(protocol.usage(PROGRAM) + "\n")
@@ -182,6 +186,24 @@ def run(argv: list[str], environ: Mapping[str, str]) -> int:
     if answer:
         sys.stdout.write(answer + "\n")
     return EXIT_OK
+
+
+TOOLS = ("whoami",)  # commands for people, not for Docker: argparse is fine here
+
+
+def _tool(argv: list[str], environ: Mapping[str, str]) -> int:
+    try:
+        from . import whoami
+
+        return whoami.run(argv[1:], environ)
+    except SystemExit as exc:  # argparse's --help and usage errors
+        return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        _log_crash(exc)
+        sys.stdout.write(f"ecrpy: internal error ({type(exc).__name__}) in '{argv[0]}'\n")
+        return EXIT_ERROR
 
 
 def _log_crash(exc: BaseException) -> None:

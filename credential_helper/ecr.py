@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import cachetools
 
 from . import __version__
+from .config import Settings
 from .errors import BAD_RESPONSE, CONFIG, DENIED, NETWORK, NO_CREDENTIALS, TokenUnavailable
 from .registry import Registry
 
@@ -102,8 +103,15 @@ def _session(profile: str | None) -> botocore.session.Session:
 
 
 @cachetools.cached(cachetools.LRUCache(maxsize=32))
-def _client(service: str, region: str, fips: bool, dualstack: bool, profile: str | None) -> Any:
-    """A botocore client per endpoint, kept for processes that fetch several tokens."""
+def _client(
+    service: str,
+    region: str,
+    fips: bool,
+    dualstack: bool,
+    profile: str | None,
+    credentials: tuple[str, str, str] | None = None,
+) -> Any:
+    """A botocore client per endpoint and identity, kept for processes that fetch several tokens."""
     from botocore.config import Config
 
     session = _session(profile)
@@ -120,19 +128,77 @@ def _client(service: str, region: str, fips: bool, dualstack: bool, profile: str
         retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
         user_agent_extra=f"ecrpy/{__version__}",
     )
-    return session.create_client(service, config=config)
+    if credentials is None:
+        return session.create_client(service, config=config)
+    key, secret, token = credentials
+    return session.create_client(
+        service,
+        config=config,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        aws_session_token=token,
+    )
 
 
-def fetch(registry: Registry, profile: str | None = None) -> Token:
-    """Ask ECR for a token of this registry, with the AWS identity in force."""
+def assume_role(registry: Registry, settings: Settings) -> tuple[str, str, str]:
+    """Temporary credentials of ``settings.role_arn``, assumed with the base identity.
+
+    STS is asked in the registry's own partition and region (or ``settings.region``), through
+    its FIPS endpoint when the registry is a FIPS one.
+    """
+    role = settings.role_arn
+    sts = _client("sts", settings.region or registry.region, registry.fips, False, settings.profile)
+    params: dict[str, Any] = {
+        "RoleArn": role,
+        "RoleSessionName": settings.role_session_name or "ecrpy",
+    }
+    if settings.external_id:
+        params["ExternalId"] = settings.external_id
+    if settings.duration_seconds:
+        params["DurationSeconds"] = settings.duration_seconds
     try:
+        reply = sts.assume_role(**params)["Credentials"]
+        return (reply["AccessKeyId"], reply["SecretAccessKey"], reply["SessionToken"])
+    except Exception as exc:
+        message, kind = explain(exc, registry)
+        raise TokenUnavailable(
+            f"could not assume role {role} for {registry.host}: {message}", kind
+        ) from None
+
+
+def credentials_for(registry: Registry, settings: Settings) -> tuple[str, str, str] | None:
+    """The role's credentials, or None to use the base identity (profile or default chain)."""
+    if settings.role_arn:
+        return assume_role(registry, settings)
+    if registry.public and _session(settings.profile).get_credentials() is None:
+        raise TokenUnavailable(_no_credentials(registry), NO_CREDENTIALS)
+    return None
+
+
+def fetch(registry: Registry, settings: Settings | None = None) -> Token:
+    """Ask ECR for a token of this registry, with the identity its settings name."""
+    settings = settings or Settings()
+    try:
+        credentials = credentials_for(registry, settings)
         if registry.public:
-            if _session(profile).get_credentials() is None:
-                raise TokenUnavailable(_no_credentials(registry), NO_CREDENTIALS)
-            client = _client("ecr-public", registry.region, False, registry.dualstack, profile)
+            client = _client(
+                "ecr-public",
+                registry.region,
+                False,
+                registry.dualstack,
+                settings.profile,
+                credentials,
+            )
             data = client.get_authorization_token()["authorizationData"]
         else:
-            client = _client("ecr", registry.region, registry.fips, registry.dualstack, profile)
+            client = _client(
+                "ecr",
+                registry.region,
+                registry.fips,
+                registry.dualstack,
+                settings.profile,
+                credentials,
+            )
             reply = client.get_authorization_token(registryIds=[registry.account])
             found = reply.get("authorizationData") or []
             if not found:

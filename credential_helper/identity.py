@@ -83,6 +83,21 @@ def _expand(path: str, environ: Mapping[str, str]) -> str:
     return os.path.expanduser(path)
 
 
+def config_path(environ: Mapping[str, str]) -> str:
+    """ecrpy's settings file: ``$ECRPY_CONFIG``, else the XDG config directory.
+
+    It lives here, not in :mod:`config`, because the warm path needs the path (its bytes are
+    part of the fingerprint) but must not pay for parsing TOML.
+    """
+    explicit = environ.get("ECRPY_CONFIG")
+    if explicit:
+        return _expand(explicit, environ)
+    xdg = environ.get("XDG_CONFIG_HOME")
+    if xdg and os.path.isabs(xdg):
+        return os.path.join(xdg, "ecrpy", "config.toml")
+    return _expand("~/.config/ecrpy/config.toml", environ)
+
+
 def read_file(path: str) -> bytes | None:
     """A file's bytes, or None when it cannot be read (missing counts as a state, too)."""
     try:
@@ -114,7 +129,7 @@ def _feed(digest: Any, kind: bytes, name: bytes, value: bytes | None) -> None:
             digest.update(b"%d:" % len(part) + part)
 
 
-def current(environ: Mapping[str, str], extra_files: Sequence[str] = ()) -> str:
-    """The fingerprint of the identity in force for this process (reads the AWS files)."""
-    paths = (*aws_files(environ), *extra_files)
+def current(environ: Mapping[str, str]) -> str:
+    """The fingerprint of the identity in force: reads the AWS files and ecrpy's settings file."""
+    paths = (*aws_files(environ), config_path(environ))
     return fingerprint(identity_env(environ), [(path, read_file(path)) for path in paths])

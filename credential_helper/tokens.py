@@ -19,7 +19,7 @@ from .cache import Entry, TokenCache
 
 TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
     from typing import Callable
 
     from .ecr import Token
@@ -52,10 +52,21 @@ def listing(entries: Iterable[Entry], identity: str, now: float) -> dict[str, st
     }
 
 
-def _default_fetch(registry: Registry) -> Token:
-    from .ecr import fetch
+def configured_fetch(environ: Mapping[str, str]) -> Fetch:
+    """Fetch with the profile and role that ecrpy's settings name for each registry."""
 
-    return fetch(registry)
+    def fetch(registry: Registry) -> Token:
+        from . import config, ecr
+        from .errors import CONFIG, TokenUnavailable
+
+        try:
+            settings = config.settings_for(config.load(environ), registry)
+        except config.ConfigError as exc:
+            raise TokenUnavailable(str(exc), CONFIG) from None
+        log.debug("settings for %s: %s", registry.host, settings.source or "defaults")
+        return ecr.fetch(registry, settings)
+
+    return fetch
 
 
 class Resolver:
@@ -65,12 +76,12 @@ class Resolver:
         self,
         cache: TokenCache | None,
         identity: str,
-        fetch: Fetch | None = None,
+        fetch: Fetch,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.cache = cache
         self.identity = identity
-        self.fetch = fetch or _default_fetch
+        self.fetch = fetch
         self.clock = clock
 
     def get(self, registry: Registry) -> Entry:

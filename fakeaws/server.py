@@ -36,6 +36,7 @@ class Request:
     access_key: str
     region: str
     registry_ids: list[str] = field(default_factory=list)
+    role_arn: str = ""  # AssumeRole*: the role asked for
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Fault:
     operation: str | None = None
     access_key: str | None = None
     registry_id: str | None = None
+    role_arn: str | None = None
     code: str | None = None  # AWS error code, e.g. AccessDeniedException
     status: int = 400
     message: str = "injected by fakeaws"
@@ -59,6 +61,7 @@ class Fault:
             (self.operation is None or self.operation == request.operation)
             and (self.access_key is None or self.access_key == request.access_key)
             and (self.registry_id is None or self.registry_id in request.registry_ids)
+            and (self.role_arn is None or self.role_arn == request.role_arn)
         )
 
 
@@ -89,6 +92,8 @@ def describe(environ: dict[str, Any], body: bytes) -> Request:
     else:
         form = parse_qs(body.decode("utf-8", "replace"))
         operation = (form.get("Action") or [""])[0]
+        role_arn = (form.get("RoleArn") or [""])[0]
+        return Request(service, operation, access_key, region, registry_ids, role_arn)
     return Request(service, operation, access_key, region, registry_ids)
 
 
@@ -102,6 +107,7 @@ class FakeAWS:
         self.token_lifetime = token_lifetime
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
+        self.issued: dict[str, str] = {}  # access key handed out by AssumeRole* -> role ARN
         self.lock = threading.Lock()
 
     # -- control ---------------------------------------------------------------------------
@@ -110,10 +116,16 @@ class FakeAWS:
         with self.lock:
             self.requests.clear()
             self.faults.clear()
+            self.issued.clear()
 
     def add_fault(self, fault: Fault) -> None:
         with self.lock:
             self.faults.append(fault)
+
+    def role_of(self, access_key: str) -> str | None:
+        """The role whose temporary credentials this access key is, if the fake issued it."""
+        with self.lock:
+            return self.issued.get(access_key)
 
     def count(self, operation: str, access_key: str | None = None) -> int:
         with self.lock:
@@ -150,7 +162,22 @@ class FakeAWS:
         environ["wsgi.input"] = _Body(body)
         if request.operation == "GetAuthorizationToken":
             return self._live_expiry(environ, start_response)
+        if request.operation.startswith("AssumeRole"):
+            return self._record_issue(request, environ, start_response)
         return self.moto(environ, start_response)  # type: ignore[no-any-return]
+
+    def _record_issue(
+        self, request: Request, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        body = b"".join(self.moto(environ, _capture_into(captured := {})))
+        marker = b"<AccessKeyId>"
+        start = body.find(marker)
+        if start != -1:
+            key = body[start + len(marker) : body.find(b"<", start + len(marker))].decode()
+            with self.lock:
+                self.issued[key] = request.role_arn
+        start_response(captured["status"], captured["headers"])
+        return [body]
 
     def _fault(
         self, fault: Fault, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -178,11 +205,7 @@ class FakeAWS:
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> list[bytes]:
         captured: dict[str, Any] = {}
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
-            captured["status"], captured["headers"] = status, headers
-
-        body = b"".join(self.moto(environ, capture))
+        body = b"".join(self.moto(environ, _capture_into(captured)))
         if captured["status"].startswith("200"):
             reply = json.loads(body)
             for data in reply.get("authorizationData", []):
@@ -226,6 +249,15 @@ class FakeAWS:
             [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))],
         )
         return [data]
+
+
+def _capture_into(captured: dict[str, Any]) -> Callable[..., None]:
+    """A start_response that keeps status and headers, for replies the wrapper rewrites."""
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        captured["status"], captured["headers"] = status, headers
+
+    return capture
 
 
 class _Body:

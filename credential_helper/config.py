@@ -1,0 +1,191 @@
+"""ecrpy's own settings: which AWS profile and role serve which registry.
+
+The file is TOML, found at ``$ECRPY_CONFIG``, else ``$XDG_CONFIG_HOME/ecrpy/config.toml``, else
+``~/.config/ecrpy/config.toml``. A missing file means "use the default AWS identity for every
+registry"::
+
+    [registries."210987654321.dkr.ecr.us-east-1.amazonaws.com"]   # one registry
+    role_arn = "arn:aws:iam::210987654321:role/ecr-push"
+    external_id = "jenkins"
+
+    [registries."111122223333"]                                   # every registry of an account
+    profile = "prod"
+
+    [registries."*.dkr.ecr.*.amazonaws.com.cn"]                   # a glob over hostnames
+    profile = "china"
+
+The most specific entry wins: an exact hostname, then an account id, then the glob with the most
+literal characters. Only the cold path parses this file (``tomllib`` imports ``re``); the warm
+path hashes its bytes into the identity fingerprint, so editing it is a new identity.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from .identity import config_path
+from .registry import Registry, is_region, parse
+
+KEYS = ("profile", "role_arn", "external_id", "role_session_name", "duration_seconds", "region")
+_SESSION_NAME_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-"
+)
+EXACT, ACCOUNT, GLOB = 3, 2, 1
+
+
+class ConfigError(Exception):
+    """The settings file cannot be used; the message names the file, the line and the key."""
+
+
+class Settings(NamedTuple):
+    """How to get a token for one registry. All None: botocore's default chain, no role."""
+
+    profile: str | None = None
+    role_arn: str | None = None
+    external_id: str | None = None
+    role_session_name: str | None = None
+    duration_seconds: int | None = None
+    region: str | None = None  # region of the STS call; default: the registry's own
+    source: str | None = None  # which entry matched, for whoami and error messages
+
+
+class Entry(NamedTuple):
+    pattern: str
+    kind: int  # EXACT, ACCOUNT or GLOB
+    settings: Settings
+
+    def rank(self) -> tuple[int, int, int]:
+        literal = sum(ch not in "*?[]" for ch in self.pattern)
+        return (self.kind, literal, len(self.pattern))
+
+
+class Config(NamedTuple):
+    path: str
+    entries: tuple[Entry, ...] = ()
+
+
+def load(environ: Mapping[str, str]) -> Config:
+    """The settings in force; an empty Config when the file does not exist."""
+    path = config_path(environ)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        return Config(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot read ecrpy config {path}: {exc.strerror}") from None
+    return parse_text(raw.decode("utf-8", "replace"), path)
+
+
+def _toml_loads(text: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.9/3.10
+        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+    result: dict[str, Any] = tomllib.loads(text)
+    return result
+
+
+def parse_text(text: str, path: str) -> Config:
+    """Parse and validate the file's text. Pure: the path only goes into messages."""
+    try:
+        data = _toml_loads(text)
+    except ValueError as exc:  # TOMLDecodeError says "(at line N, column M)"
+        raise ConfigError(f"ecrpy config {path} is not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - {"registries"})
+    if unknown:
+        raise ConfigError(
+            f"ecrpy config {path}, line {_line_of(text, unknown[0])}: unknown table or key "
+            f'{unknown[0]!r} (expected [registries."<registry>"] tables)'
+        )
+    registries = data.get("registries", {})
+    if not isinstance(registries, dict):
+        raise ConfigError(f"ecrpy config {path}: 'registries' must be a table of tables")
+    entries = [_entry(pattern, values, text, path) for pattern, values in registries.items()]
+    return Config(path, tuple(entries))
+
+
+def _entry(pattern: str, values: Any, text: str, path: str) -> Entry:
+    where = f"ecrpy config {path}, line {_line_of(text, pattern)}"
+    if not isinstance(values, dict):
+        raise ConfigError(f'{where}: registries."{pattern}" must be a table')
+    kind = _kind(pattern)
+    if kind is None:
+        raise ConfigError(
+            f'{where}: "{pattern}" is neither an ECR registry hostname, a 12-digit account id, '
+            "nor a glob over hostnames"
+        )
+    for key, value in values.items():
+        line = _line_of(text, key, after=pattern)
+        if key not in KEYS:
+            raise ConfigError(
+                f'ecrpy config {path}, line {line}: unknown key {key!r} in registries."{pattern}" '
+                f"(known: {', '.join(KEYS)})"
+            )
+        problem = _check(key, value)
+        if problem:
+            raise ConfigError(f'ecrpy config {path}, line {line}: {key} in "{pattern}" {problem}')
+    settings = Settings(**values, source=f'registries."{pattern}" in {path}')
+    return Entry(pattern.lower().rstrip("."), kind, settings)
+
+
+def _kind(pattern: str) -> int | None:
+    if len(pattern) == 12 and pattern.isdigit():
+        return ACCOUNT
+    if any(ch in pattern for ch in "*?["):
+        return GLOB
+    return EXACT if parse(pattern.lower().rstrip(".")) is not None else None
+
+
+def _check(key: str, value: Any) -> str | None:
+    """Why a value is unusable, or None."""
+    if key == "duration_seconds":
+        if not isinstance(value, int) or isinstance(value, bool) or not 900 <= value <= 43200:
+            return "must be a whole number of seconds from 900 to 43200"
+        return None
+    if not isinstance(value, str) or not value:
+        return "must be a non-empty string"
+    if key == "role_arn" and not (value.startswith("arn:") and ":role/" in value):
+        return "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
+    if key == "role_session_name" and not (
+        2 <= len(value) <= 64 and set(value) <= _SESSION_NAME_CHARS
+    ):
+        return "must be 2 to 64 letters, digits or +=,.@_-"
+    if key == "region" and not is_region(value):
+        return "must be a region name such as us-east-1"
+    return None
+
+
+def _line_of(text: str, key: str, after: str | None = None) -> int:
+    """The line where ``key`` is set or named (after the table ``after``), for messages."""
+    lines = text.splitlines()
+    start = 0
+    if after is not None:
+        for number, line in enumerate(lines):
+            if after in line and line.lstrip().startswith("["):
+                start = number
+                break
+    for number in range(start, len(lines)):
+        stripped = lines[number].strip().strip("[]").strip()
+        if stripped.startswith((key, f'"{key}"', f"registries.{key}", f'registries."{key}"')):
+            return number + 1
+    return start + 1
+
+
+def settings_for(config: Config, registry: Registry) -> Settings:
+    """The settings of the most specific entry that matches this registry."""
+    import fnmatch
+
+    best: Entry | None = None
+    for entry in config.entries:
+        if entry.kind == EXACT:
+            matched = entry.pattern == registry.host
+        elif entry.kind == ACCOUNT:
+            matched = entry.pattern == registry.account
+        else:
+            matched = fnmatch.fnmatchcase(registry.host, entry.pattern)
+        if matched and (best is None or entry.rank() > best.rank()):
+            best = entry
+    return best.settings if best else Settings()
