@@ -160,10 +160,15 @@ def assume_role(registry: Registry, settings: Settings) -> tuple[str, str, str]:
         reply = sts.assume_role(**params)["Credentials"]
         return (reply["AccessKeyId"], reply["SecretAccessKey"], reply["SessionToken"])
     except Exception as exc:
+        from botocore.exceptions import ClientError
+
+        what = f"could not assume role {role} for {registry.host}"
+        if isinstance(exc, ClientError):  # STS said no: its code and reason, not ECR's words
+            error = exc.response.get("Error", {})
+            code, detail = error.get("Code", "Unknown"), error.get("Message", "")
+            raise TokenUnavailable(f"{what}: {code}: {detail}", DENIED) from None
         message, kind = explain(exc, registry)
-        raise TokenUnavailable(
-            f"could not assume role {role} for {registry.host}: {message}", kind
-        ) from None
+        raise TokenUnavailable(f"{what}: {message}", kind) from None
 
 
 def credentials_for(registry: Registry, settings: Settings) -> tuple[str, str, str] | None:

@@ -82,7 +82,8 @@ def test_a_role_that_cannot_be_assumed_names_role_and_registry(
     )
     result = helper.run("get", stdin=ETL, env=env)
     assert result.returncode == 1 and result.stdout.count("\n") == 1
-    assert ETL_ROLE in result.stdout and ETL in result.stdout and "AccessDenied" in result.stdout
+    assert result.stdout.startswith(f"ecrpy: could not assume role {ETL_ROLE} for {ETL}: ")
+    assert "AccessDenied: User is not authorized" in result.stdout and "ECR" not in result.stdout
     assert fake.count("GetAuthorizationToken") == 0
     assert helper.get(DATA, env)["Secret"] == "333344445555-auth-token"  # the other role works
 
