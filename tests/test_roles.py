@@ -172,3 +172,21 @@ def test_list_is_per_identity_with_settings(
 ) -> None:
     helper.get(ETL, env)
     assert json.loads(helper.run("list", env=env).stdout) == {f"https://{ETL}": "AWS"}
+
+
+def test_web_identity_warm_get_survives_token_rotation_with_no_sts_call(
+    helper: Helper, env: dict[str, str], fake: FakeAWS, home: Path
+) -> None:
+    """EKS IRSA: the platform rewrites the token file hourly; the identity is the role."""
+    token_file = home / "web-identity-token"
+    token_file.write_text("eyJhbGciOiJSUzI1NiJ9.first.signature")
+    env = {k: v for k, v in env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    env["AWS_ROLE_ARN"] = ETL_ROLE
+    env["AWS_WEB_IDENTITY_TOKEN_FILE"] = str(token_file)
+    assert helper.get(ETL, env)["Secret"] == "210987654321-auth-token"
+    assert fake.count("AssumeRoleWithWebIdentity") == 1
+    ((key, _),) = ecr_calls(fake)
+    assert fake.role_of(key) == ETL_ROLE
+    token_file.write_text("eyJhbGciOiJSUzI1NiJ9.rotated.signature")
+    helper.get(ETL, env)
+    assert fake.count("AssumeRoleWithWebIdentity") == 1 and fake.count("GetAuthorizationToken") == 1
