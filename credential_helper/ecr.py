@@ -180,11 +180,20 @@ def credentials_for(registry: Registry, settings: Settings) -> tuple[str, str, s
     return None
 
 
-def fetch(registry: Registry, settings: Settings | None = None) -> Token:
-    """Ask ECR for a token of this registry, with the identity its settings name."""
+def fetch(
+    registry: Registry,
+    settings: Settings | None = None,
+    credentials: tuple[str, str, str] | None = None,
+) -> Token:
+    """Ask ECR for a token of this registry, with the identity its settings name.
+
+    ``credentials`` (key, secret, session token), when given, are used as they are: for callers
+    that obtained them another way (the kubelet provider's service-account role).
+    """
     settings = settings or Settings()
     try:
-        credentials = credentials_for(registry, settings)
+        if credentials is None:
+            credentials = credentials_for(registry, settings)
         if registry.public:
             client = _client(
                 "ecr-public",
