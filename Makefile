@@ -20,6 +20,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+e2e: $(STAMP)
+	$(BIN)/python -m pytest -q -m e2e tests/e2e
+
 lint: $(STAMP)
 	$(BIN)/ruff check credential_helper tests fakeaws
 	$(BIN)/ruff format --check credential_helper tests fakeaws

@@ -12,6 +12,7 @@ Policy (when an entry is fresh, who fetches) lives in :mod:`tokens`; this module
 from __future__ import annotations
 
 import os
+import stat
 import time
 
 from . import jsonlite, log
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 1
 _SUFFIX = ".json"
 _LOCK_SUFFIX = ".lock"
+_FAIL_SUFFIX = ".fail"
 _MAX_ENTRY_BYTES = 64 * 1024  # an ECR token is ~2-3 KiB; anything far larger is not ours
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -151,6 +153,16 @@ class TokenCache:
         return entry
 
     def _read(self, path: str) -> Entry | None:
+        text = self._read_text(path)
+        if text is None:
+            return None
+        entry = decode(text)
+        if entry is None:
+            log.warning("cache file %s is corrupt or from another version: treated as empty", path)
+        return entry
+
+    def _read_text(self, path: str) -> str | None:
+        """A file's text, only if it is a regular file of ours that nobody else can read."""
         try:
             fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
         except OSError:
@@ -158,11 +170,12 @@ class TokenCache:
         try:
             info = os.fstat(fd)
             if (
-                info.st_uid != os.geteuid()
+                not stat.S_ISREG(info.st_mode)
+                or info.st_uid != os.geteuid()
                 or info.st_mode & 0o077
                 or info.st_size > _MAX_ENTRY_BYTES
             ):
-                log.warning("cache file %s is not private to this user: ignored", path)
+                log.warning("cache file %s is not a private file of this user: ignored", path)
                 return None
             raw = os.read(fd, _MAX_ENTRY_BYTES + 1)
         except OSError:
@@ -170,12 +183,9 @@ class TokenCache:
         finally:
             os.close(fd)
         try:
-            entry = decode(raw.decode("utf-8"))
+            return raw.decode("utf-8")
         except UnicodeDecodeError:
-            entry = None
-        if entry is None:
-            log.warning("cache file %s is corrupt or from another version: treated as empty", path)
-        return entry
+            return ""
 
     def entries(self) -> Iterator[Entry]:
         """Every valid entry in the directory (for ``list`` and pruning)."""
@@ -194,27 +204,60 @@ class TokenCache:
     # -- writing (the cold path) -------------------------------------------------------------
 
     def save(self, entry: Entry) -> bool:
-        """Atomically write an entry (temp file, then rename). True when it was stored."""
+        """Atomically write an entry (and forget an earlier failure). True when it was stored."""
+        stored = self._write(self._name(entry.host, entry.identity), entry.encode(), entry.host)
+        if stored:
+            _unlink(self._failure_name(entry.host, entry.identity))
+        return stored
+
+    def _write(self, final: str, text: str, host: str) -> bool:
+        """Write ``text`` to a private temp file, then rename it over ``final``."""
         if not self.ensure_dir():
             return False
-        final = self._name(entry.host, entry.identity)
         temp = os.path.join(self.directory, f".{os.getpid()}.{os.urandom(6).hex()}.tmp")
         try:
-            fd = os.open(
-                temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600
-            )
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
+            fd = os.open(temp, flags, 0o600)
             try:
-                data = entry.encode().encode("utf-8")
+                data = text.encode("utf-8")
                 while data:
                     data = data[os.write(fd, data) :]
             finally:
                 os.close(fd)
             os.replace(temp, final)
         except OSError as exc:
-            log.warning("cannot write cache entry for %s: %s", entry.host, exc.strerror)
+            log.warning("cannot write cache file for %s: %s", host, exc.strerror)
             _unlink(temp)
             return False
         return True
+
+    # -- failures: shared with the processes that waited on the lock --------------------------
+
+    def _failure_name(self, host: str, identity: str) -> str:
+        return self._name(host, identity)[: -len(_SUFFIX)] + _FAIL_SUFFIX
+
+    def save_failure(self, host: str, identity: str, message: str, kind: str, now: float) -> None:
+        """Record why the last fetch failed (a secret-free message), for the waiters."""
+        text = jsonlite.dumps(
+            {"version": FORMAT_VERSION, "message": message, "kind": kind, "at": now}
+        )
+        self._write(self._failure_name(host, identity), text, host)
+
+    def failure(self, host: str, identity: str, since: float) -> tuple[str, str] | None:
+        """(message, kind) of a fetch that failed at or after ``since``, if any."""
+        text = self._read_text(self._failure_name(host, identity))
+        if not text:
+            return None
+        try:
+            data = jsonlite.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        message, kind, at = data.get("message"), data.get("kind"), data.get("at")
+        if not (isinstance(message, str) and isinstance(kind, str) and isinstance(at, float)):
+            return None
+        return (message, kind) if at >= since else None
 
     def erase_host(self, host: str) -> int:
         """Drop the entries of ``host`` for every identity; the number dropped."""
@@ -237,10 +280,13 @@ class TokenCache:
         except OSError:
             return dropped
         for name in names:
-            if name.endswith(_LOCK_SUFFIX) and name[: -len(_LOCK_SUFFIX)] + _SUFFIX not in names:
+            orphan_lock = (
+                name.endswith(_LOCK_SUFFIX) and name[: -len(_LOCK_SUFFIX)] + _SUFFIX not in names
+            )
+            if orphan_lock or name.endswith(_FAIL_SUFFIX):
                 path = os.path.join(self.directory, name)
                 try:
-                    if now - os.lstat(path).st_mtime > 86400:
+                    if now - os.lstat(path).st_mtime > 3600:
                         _unlink(path)
                 except OSError:
                     pass
@@ -302,8 +348,6 @@ class Lock:
 
 
 def _safe_dir(info: os.stat_result, path: str) -> bool:
-    import stat
-
     if not stat.S_ISDIR(info.st_mode):
         log.warning("cache disabled: %s is not a directory (or is a symlink)", path)
         return False

@@ -50,6 +50,18 @@ _SECRET_ENV = (
 )
 
 
+def _fail(line: str, quiet: bool = False) -> None:
+    """The protocol's error line on stdout, and the same on stderr for people.
+
+    The docker CLI never shows a failed helper's stdout (it goes on anonymously and the user
+    sees "no basic auth credentials"), but it passes the helper's stderr through. Not-found
+    stays quiet: it is the normal answer for every registry that is not ECR.
+    """
+    sys.stdout.write(line + "\n")
+    if not quiet:
+        sys.stderr.write(line + "\n")
+
+
 def redact(message: str, environ: Mapping[str, str]) -> str:
     for name in _SECRET_ENV:
         value = environ.get(name, "")
@@ -94,19 +106,26 @@ def _identity(environ: Mapping[str, str]) -> str:
 
 
 def cmd_get(environ: Mapping[str, str]) -> str:
+    from .deadline import ENV, seconds_from
     from .errors import NO_CREDENTIALS, TokenUnavailable
     from .tokens import Resolver, configured_fetch
 
     url = protocol.server_url(read_stdin())
     registry = _registry(url)
-    resolver = Resolver(_cache(environ), _identity(environ), configured_fetch(environ))
+    resolver = Resolver(
+        _cache(environ),
+        _identity(environ),
+        configured_fetch(environ),
+        deadline=seconds_from(environ.get(ENV)),
+    )
     try:
         entry = resolver.get(registry)
     except TokenUnavailable as exc:
         if registry.public and exc.kind == NO_CREDENTIALS:
             raise HelperError(protocol.NOT_FOUND) from None  # anonymous public pulls keep working
         raise HelperError(f"ecrpy: {exc}") from None
-    return protocol.encode_credentials(protocol.Credentials(url, entry.username, entry.password))
+    echoed = protocol.without_userinfo(url)  # never hand back a password the client sent
+    return protocol.encode_credentials(protocol.Credentials(echoed, entry.username, entry.password))
 
 
 def cmd_store(environ: Mapping[str, str]) -> str:
@@ -172,23 +191,22 @@ def run(argv: list[str], environ: Mapping[str, str]) -> int:
     try:
         answer = command(environ)
     except HelperError as exc:
-        sys.stdout.write(redact(exc.message, environ) + "\n")
+        _fail(redact(exc.message, environ), quiet=exc.message == protocol.NOT_FOUND)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Exception as exc:  # the last line of defence: no traceback ever reaches a user
         _log_crash(exc)
         where = log.path() or "the log (set ECRPY_LOG_LEVEL=debug)"
-        sys.stdout.write(
-            f"ecrpy: internal error ({type(exc).__name__}) in '{argv[0]}'; details in {where}\n"
-        )
+        _fail(f"ecrpy: internal error ({type(exc).__name__}) in '{argv[0]}'; details in {where}")
         return EXIT_ERROR
     if answer:
         sys.stdout.write(answer + "\n")
     return EXIT_OK
 
 
-TOOLS = ("whoami",)  # commands for people, not for Docker: argparse is fine here
+# Commands that are not Docker's protocol (argparse and stdlib json are fine there).
+TOOLS = ("whoami",)
 
 
 def _tool(argv: list[str], environ: Mapping[str, str]) -> int:

@@ -82,6 +82,21 @@ def _expiry(value: Any) -> float:
     raise ValueError("the token has no expiry time")
 
 
+def clock_skew(reply: Mapping[str, Any], now: float) -> float:
+    """How far AWS's clock (the reply's ``Date`` header) is ahead of ours, in seconds.
+
+    0 when the header is missing or unreadable. ECR judges a token's expiry by its own clock,
+    so ecrpy keeps ``expiresAt`` in local time by subtracting this.
+    """
+    from email.utils import parsedate_to_datetime
+
+    headers = reply.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    try:
+        return parsedate_to_datetime(headers["date"]).timestamp() - now
+    except (KeyError, TypeError, ValueError, IndexError):
+        return 0.0
+
+
 def endpoint_overridden(service_env: str, environ: Mapping[str, str]) -> bool:
     """True when the user points this service at an endpoint of their own (env settings).
 
@@ -203,7 +218,8 @@ def fetch(
                 settings.profile,
                 credentials,
             )
-            data = client.get_authorization_token()["authorizationData"]
+            reply = client.get_authorization_token()
+            data = reply["authorizationData"]
         else:
             client = _client(
                 "ecr",
@@ -224,7 +240,9 @@ def fetch(
         raise TokenUnavailable(*explain(exc, registry)) from None
     try:
         username, password = decode_token(data["authorizationToken"])
-        expires_at = _expiry(data.get("expiresAt"))
+        # In this machine's time: a clock hours off must neither expire a new token at once
+        # nor keep a dead one alive.
+        expires_at = _expiry(data.get("expiresAt")) - clock_skew(reply, time.time())
     except (KeyError, TypeError, ValueError) as exc:
         raise TokenUnavailable(
             f"ECR returned an unusable token for {registry.host}: {exc}", BAD_RESPONSE

@@ -56,15 +56,21 @@ def _get_logger() -> logging.Logger | None:
     logger.propagate = False
     logger.setLevel(DEBUG)
     file_path = path()
-    if file_path is None:
-        return None
+    if file_path is None or not _private_dir(os.path.dirname(file_path)):
+        # No trustworthy directory for a log file (the cache directory is a symlink, someone
+        # else's, or writable by others): stderr, which Docker captures and does not show.
+        handler: logging.Handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("ecrpy: %(levelname)s %(message)s"))
+        logger.handlers[:] = [handler]
+        _logger = logger
+        return logger
     try:
         os.makedirs(os.path.dirname(file_path), mode=0o700, exist_ok=True)
         fd = os.open(
             file_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o600
         )
         os.close(fd)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+        handler = logging.handlers.RotatingFileHandler(
             file_path, maxBytes=1024 * 1024, backupCount=3, encoding="utf-8"
         )
     except OSError:
@@ -73,6 +79,18 @@ def _get_logger() -> logging.Logger | None:
     logger.handlers[:] = [handler]
     _logger = logger
     return logger
+
+
+def _private_dir(directory: str) -> bool:
+    """Create the directory if need be; True if it is a real directory of ours, closed to others."""
+    import stat
+
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        info = os.lstat(directory)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022
 
 
 def _emit(level: int, message: str, args: tuple[object, ...]) -> None:

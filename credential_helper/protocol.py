@@ -96,6 +96,19 @@ def hostname(url: str) -> str:
     return text.lower().rstrip(".")
 
 
+def without_userinfo(url: str) -> str:
+    """``url`` with any ``user:password@`` before the host removed, the rest as sent."""
+    scheme_end = url.find("://")
+    start = scheme_end + 3 if scheme_end != -1 else 0
+    end = len(url)
+    for stop in "/?#":
+        cut = url.find(stop, start)
+        if cut != -1:
+            end = min(end, cut)
+    at = url.rfind("@", start, end)
+    return url if at == -1 else url[:start] + url[at + 1 :]
+
+
 def parse_store(raw: bytes) -> Credentials:
     """The payload of ``store``: ``{"ServerURL": ..., "Username": ..., "Secret": ...}``."""
     try:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from typing import Callable
 
     from .ecr import Token
+    from .errors import TokenUnavailable
     from .registry import Registry
 
     Fetch = Callable[[Registry], Token]
@@ -78,49 +79,61 @@ class Resolver:
         identity: str,
         fetch: Fetch,
         clock: Callable[[], float] = time.time,
+        deadline: float | None = None,
     ) -> None:
         self.cache = cache
         self.identity = identity
         self.fetch = fetch
         self.clock = clock
+        self.deadline = deadline  # seconds a fetch may take in all; None: botocore's own bounds
 
     def get(self, registry: Registry) -> Entry:
-        """A token for ``registry``; raises ``ecr.TokenUnavailable`` when none can be had."""
+        """A token for ``registry``; raises ``errors.TokenUnavailable`` when none can be had."""
+        from .errors import TokenUnavailable
+
         cache, host = self.cache, registry.host
         cached = cache.load(host, self.identity) if cache else None
         if cached is not None and is_fresh(cached, self.clock()):
             log.info("hit %s identity=%s", host, self.identity)
             return cached
-        if cache is None:
-            return self._fetch(registry, None)
+        try:
+            if cache is None:
+                return self._fetch(registry)
+            return self._fetch_once(cache, registry)
+        except TokenUnavailable as exc:
+            return self._fallback(registry, cached, exc)
+
+    def _fetch_once(self, cache: TokenCache, registry: Registry) -> Entry:
+        """Single flight: one process fetches, the ones that waited for it share its outcome."""
+        from .errors import TokenUnavailable
+
+        host, waited_since = registry.host, self.clock()
         with cache.lock(host, self.identity, LOCK_TIMEOUT):
-            cached = cache.load(host, self.identity)  # another process may have just fetched
-            if cached is not None and is_fresh(cached, self.clock()):
+            latest = cache.load(host, self.identity)  # another process may have just fetched
+            if latest is not None and is_fresh(latest, self.clock()):
                 log.info("hit after wait %s identity=%s", host, self.identity)
-                return cached
-            entry = self._fetch(registry, cached)
+                return latest
+            failure = cache.failure(host, self.identity, since=waited_since)
+            if failure is not None:  # it failed while we waited: do not queue up to fail again
+                raise TokenUnavailable(*failure)
+            try:
+                entry = self._fetch(registry)
+            except TokenUnavailable as exc:
+                cache.save_failure(host, self.identity, str(exc), exc.kind, self.clock())
+                raise
             if cache.save(entry):
                 cache.prune(self.clock())
             return entry
 
-    def _fetch(self, registry: Registry, cached: Entry | None) -> Entry:
-        from .errors import TokenUnavailable
-
+    def _fetch(self, registry: Registry) -> Entry:
         log.info("refresh %s identity=%s", registry.host, self.identity)
-        try:
+        if self.deadline is None:
             token = self.fetch(registry)
-        except TokenUnavailable as exc:
-            if cached is not None and usable_when_stale(cached, self.clock()):
-                log.warning(
-                    "fallback %s identity=%s: serving the cached token (%d s left) after: %s",
-                    registry.host,
-                    self.identity,
-                    int(cached.expires_at - self.clock()),
-                    exc,
-                )
-                return cached
-            log.error("error %s identity=%s: %s", registry.host, self.identity, exc)
-            raise
+        else:
+            from .deadline import Deadline
+
+            with Deadline(self.deadline, f"getting a token for {registry.host}"):
+                token = self.fetch(registry)
         return Entry(
             registry.host,
             self.identity,
@@ -129,3 +142,17 @@ class Resolver:
             token.expires_at,
             self.clock(),
         )
+
+    def _fallback(self, registry: Registry, cached: Entry | None, exc: TokenUnavailable) -> Entry:
+        """Stale-if-error: a cached token that still has a margin beats a failed pull."""
+        if cached is not None and usable_when_stale(cached, self.clock()):
+            log.warning(
+                "fallback %s identity=%s: serving the cached token (%d s left) after: %s",
+                registry.host,
+                self.identity,
+                int(cached.expires_at - self.clock()),
+                exc,
+            )
+            return cached
+        log.error("error %s identity=%s: %s", registry.host, self.identity, exc)
+        raise exc

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from email.utils import formatdate
 from typing import Any, Callable
 from urllib.parse import parse_qs
 
@@ -100,11 +101,13 @@ def describe(environ: dict[str, Any], body: bytes) -> Request:
 class FakeAWS:
     """The WSGI application: moto behind a layer that records, rewrites and injects faults."""
 
-    def __init__(self, token_lifetime: float = TOKEN_LIFETIME) -> None:
+    def __init__(self, token_lifetime: float = TOKEN_LIFETIME, password: str | None = None) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.token_lifetime = token_lifetime
+        self.password = password  # hand out this password instead of moto's "<account>-auth-token"
+        self.clock_offset = 0.0  # seconds the fake's clock is ahead of the machine's (Date, expiry)
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
         self.issued: dict[str, str] = {}  # access key handed out by AssumeRole* -> role ARN
@@ -117,6 +120,8 @@ class FakeAWS:
             self.requests.clear()
             self.faults.clear()
             self.issued.clear()
+            self.password = None
+            self.clock_offset = 0.0
 
     def add_fault(self, fault: Fault) -> None:
         with self.lock:
@@ -206,21 +211,30 @@ class FakeAWS:
     ) -> list[bytes]:
         captured: dict[str, Any] = {}
         body = b"".join(self.moto(environ, _capture_into(captured)))
+        now = time.time() + self.clock_offset
         if captured["status"].startswith("200"):
             reply = json.loads(body)
             for data in reply.get("authorizationData", []):
-                data["expiresAt"] = time.time() + self.token_lifetime
+                data["expiresAt"] = now + self.token_lifetime
+                if self.password is not None:
+                    token = f"AWS:{self.password}".encode()
+                    data["authorizationToken"] = base64.b64encode(token).decode()
             body = json.dumps(reply).encode()
-        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
-        start_response(captured["status"], [*headers, ("Content-Length", str(len(body)))])
+        drop = ("content-length", "date")
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() not in drop]
+        start_response(
+            captured["status"],
+            [*headers, ("Content-Length", str(len(body))), ("Date", formatdate(now, usegmt=True))],
+        )
         return [body]
 
     def _ecr_public(self, request: Request, start_response: Callable[..., Any]) -> list[bytes]:
-        token = base64.b64encode(b"AWS:public-" + request.access_key.encode() + b"-auth-token")
+        password = self.password or f"public-{request.access_key}-auth-token"
+        token = base64.b64encode(f"AWS:{password}".encode())
         reply = {
             "authorizationData": {
                 "authorizationToken": token.decode(),
-                "expiresAt": time.time() + self.token_lifetime,
+                "expiresAt": time.time() + self.clock_offset + self.token_lifetime,
             }
         }
         return self._json(start_response, reply)

@@ -58,7 +58,9 @@ def _capture(reg: registry.Registry, reply: AWSResponse) -> tuple[ecr.Token, lis
         return reply
 
     service = "ecr-public" if reg.public else "ecr"
-    client = ecr._client(service, reg.region, reg.fips and not reg.public, reg.dualstack, None, None)
+    client = ecr._client(
+        service, reg.region, reg.fips and not reg.public, reg.dualstack, None, None
+    )
     client.meta.events.register("before-send", answer)
     return ecr.fetch(reg), sent
 

@@ -1,0 +1,64 @@
+"""A hard upper bound on the time a token fetch may take.
+
+botocore's connect and read timeouts bound each attempt, but not their sum: retries, backoff,
+an STS call before the ECR one, a slow instance-metadata service and DNS add up. The Go helper
+can hang a build for minutes when offline. The fetch therefore runs under a real-time alarm;
+when it rings, the fetch is abandoned with a :class:`TokenUnavailable`, which the token policy
+turns into a cached token (stale-if-error) or a one-line error.
+
+The alarm is armed only around the network call, never around a cache write, so an interrupted
+fetch cannot leave a half-written file. Off the main thread (or without SIGALRM) it is a no-op
+and botocore's own timeouts are the bound.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .errors import NETWORK, TokenUnavailable
+
+DEFAULT_SECONDS = 20.0
+ENV = "ECRPY_TIMEOUT"
+
+
+def seconds_from(value: str | None) -> float:
+    """``ECRPY_TIMEOUT`` as seconds: a positive number, else the default."""
+    try:
+        seconds = float(value) if value else DEFAULT_SECONDS
+    except ValueError:
+        return DEFAULT_SECONDS
+    return seconds if 0 < seconds <= 3600 else DEFAULT_SECONDS
+
+
+class Deadline:
+    """``with Deadline(20, "getting a token for host"):`` raises TokenUnavailable after 20 s."""
+
+    def __init__(self, seconds: float, doing: str) -> None:
+        self.seconds = seconds
+        self.doing = doing
+        self._previous: object = None
+        self._armed = False
+
+    def _ring(self, signum: int, frame: object) -> None:
+        raise TokenUnavailable(
+            f"gave up after {self.seconds:g} s {self.doing} (no answer in time; "
+            f"set {ENV} to wait longer)",
+            NETWORK,
+        )
+
+    def __enter__(self) -> Deadline:
+        import signal
+
+        if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+            self._previous = signal.signal(signal.SIGALRM, self._ring)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            self._armed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._armed:
+            import signal
+
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous)  # type: ignore[arg-type]
+            self._armed = False
