@@ -30,6 +30,11 @@ def seconds_from(value: str | None) -> float:
     return seconds if 0 < seconds <= 3600 else DEFAULT_SECONDS
 
 
+class Expired(BaseException):
+    """The alarm. Not an Exception on purpose: botocore wraps any Exception raised inside the
+    HTTP layer in HTTPClientError, which its retry modes treat as transient and retry."""
+
+
 class Deadline:
     """``with Deadline(20, "getting a token for host"):`` raises TokenUnavailable after 20 s."""
 
@@ -40,11 +45,7 @@ class Deadline:
         self._armed = False
 
     def _ring(self, signum: int, frame: object) -> None:
-        raise TokenUnavailable(
-            f"gave up after {self.seconds:g} s {self.doing} (no answer in time; "
-            f"set {ENV} to wait longer)",
-            NETWORK,
-        )
+        raise Expired
 
     def __enter__(self) -> Deadline:
         import signal
@@ -55,10 +56,16 @@ class Deadline:
             self._armed = True
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         if self._armed:
             import signal
 
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self._previous)  # type: ignore[arg-type]
             self._armed = False
+        if kind is Expired:
+            raise TokenUnavailable(
+                f"gave up after {self.seconds:g} s {self.doing} (no answer in time; "
+                f"set {ENV} to wait longer)",
+                NETWORK,
+            ) from None

@@ -220,12 +220,8 @@ class FakeAWS:
                     token = f"AWS:{self.password}".encode()
                     data["authorizationToken"] = base64.b64encode(token).decode()
             body = json.dumps(reply).encode()
-        drop = ("content-length", "date")
-        headers = [(k, v) for k, v in captured["headers"] if k.lower() not in drop]
-        start_response(
-            captured["status"],
-            [*headers, ("Content-Length", str(len(body))), ("Date", formatdate(now, usegmt=True))],
-        )
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        start_response(captured["status"], [*headers, ("Content-Length", str(len(body)))])
         return [body]
 
     def _ecr_public(self, request: Request, start_response: Callable[..., Any]) -> list[bytes]:
@@ -289,6 +285,17 @@ class _Body:
         return self.read(size)
 
 
+def _handler_for(app: FakeAWS) -> type[Any]:
+    """A request handler whose ``Date`` header follows the fake's clock, like AWS's own."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    class Handler(WSGIRequestHandler):
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            return formatdate((timestamp or time.time()) + app.clock_offset, usegmt=True)
+
+    return Handler
+
+
 class Server:
     """FakeAWS served on a loopback port in a background thread (HTTP, or HTTPS with a cert)."""
 
@@ -307,7 +314,14 @@ class Server:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request on the console
         self.app = app or FakeAWS()
         ssl_context = (certfile, keyfile) if certfile and keyfile else None
-        self.httpd = make_server(host, port, self.app, threaded=True, ssl_context=ssl_context)
+        self.httpd = make_server(
+            host,
+            port,
+            self.app,
+            threaded=True,
+            ssl_context=ssl_context,
+            request_handler=_handler_for(self.app),
+        )
         self.scheme = "https" if ssl_context else "http"
         self.host, self.port = host, self.httpd.server_port
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
