@@ -70,15 +70,32 @@ def _get_logger() -> logging.Logger | None:
             file_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o600
         )
         os.close(fd)
-        handler = logging.handlers.RotatingFileHandler(
-            file_path, maxBytes=1024 * 1024, backupCount=3, encoding="utf-8"
-        )
+        handler = _file_handler(file_path)
     except OSError:
         return None  # no writable place for a log: say nothing rather than fail the call
     handler.setFormatter(logging.Formatter("%(asctime)s pid=%(process)d %(levelname)s %(message)s"))
     logger.handlers[:] = [handler]
     _logger = logger
     return logger
+
+
+def _file_handler(file_path: str) -> logging.Handler:
+    """A rotating file whose own failures (a full disk) become one line on stderr.
+
+    The stdlib's default prints "--- Logging error ---" and a traceback to stderr, which the
+    docker CLI shows its user. Defined here so that logging is imported only when needed.
+    """
+    import logging.handlers
+    import sys
+
+    class Handler(logging.handlers.RotatingFileHandler):
+        def handleError(self, record: logging.LogRecord) -> None:
+            try:
+                sys.stderr.write(f"ecrpy: {record.levelname} {record.getMessage()}\n")
+            except Exception:  # noqa: S110 - nowhere left to report to
+                pass
+
+    return Handler(file_path, maxBytes=1024 * 1024, backupCount=3, encoding="utf-8")
 
 
 def _private_dir(directory: str) -> bool:
