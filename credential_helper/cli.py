@@ -41,14 +41,6 @@ Docker credential helper for Amazon ECR. Docker runs it; you name it in ~/.docke
 Environment: AWS_PROFILE and the rest of the AWS SDK settings choose the identity;
 AWS_ECR_CACHE_DIR, AWS_ECR_DISABLE_CACHE and ECRPY_LOG_LEVEL are described in docs/."""
 
-# Values that must never be printed, even if an AWS library puts them in an error message.
-_SECRET_ENV = (
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-)
-
 
 def _fail(line: str, quiet: bool = False) -> None:
     """The protocol's error line on stdout, and the same on stderr for people.
@@ -60,14 +52,6 @@ def _fail(line: str, quiet: bool = False) -> None:
     sys.stdout.write(line + "\n")
     if not quiet:
         sys.stderr.write(line + "\n")
-
-
-def redact(message: str, environ: Mapping[str, str]) -> str:
-    for name in _SECRET_ENV:
-        value = environ.get(name, "")
-        if len(value) >= 8:
-            message = message.replace(value, "***")
-    return message
 
 
 def read_stdin() -> bytes:
@@ -191,6 +175,8 @@ def run(argv: list[str], environ: Mapping[str, str]) -> int:
     try:
         answer = command(environ)
     except HelperError as exc:
+        from .errors import redact
+
         _fail(redact(exc.message, environ), quiet=exc.message == protocol.NOT_FOUND)
         return EXIT_ERROR
     except KeyboardInterrupt:

@@ -85,15 +85,14 @@ def _file_handler(file_path: str) -> logging.Handler:
     The stdlib's default prints "--- Logging error ---" and a traceback to stderr, which the
     docker CLI shows its user. Defined here so that logging is imported only when needed.
     """
+    import contextlib
     import logging.handlers
     import sys
 
     class Handler(logging.handlers.RotatingFileHandler):
         def handleError(self, record: logging.LogRecord) -> None:
-            try:
+            with contextlib.suppress(Exception):  # nowhere left to report to
                 sys.stderr.write(f"ecrpy: {record.levelname} {record.getMessage()}\n")
-            except Exception:  # noqa: S110 - nowhere left to report to
-                pass
 
     return Handler(file_path, maxBytes=1024 * 1024, backupCount=3, encoding="utf-8")
 
