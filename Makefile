@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench e2e clean
+.PHONY: demo test lint bench e2e fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +23,17 @@ test: $(STAMP)
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -q -m e2e tests/e2e
 
+# Fuzz the readers of untrusted input for FUZZ_SECONDS, on a scratch copy of the seed corpus.
+FUZZ_SECONDS ?= 30
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install --quiet atheris
+	rm -rf .fuzz-corpus && cp -r fuzz/corpus .fuzz-corpus
+	$(BIN)/python fuzz/fuzz_input.py .fuzz-corpus -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1
+
 lint: $(STAMP)
-	$(BIN)/ruff check credential_helper tests fakeaws
-	$(BIN)/ruff format --check credential_helper tests fakeaws
+	$(BIN)/ruff check credential_helper tests fakeaws fuzz benchmarks
+	$(BIN)/ruff format --check credential_helper tests fakeaws fuzz benchmarks
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .fuzz-corpus

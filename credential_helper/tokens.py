@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 FRESH_FRACTION = 0.5  # refresh once half the lifetime is gone
 STALE_MARGIN = 300.0  # a failed refresh may still serve a token with more than this left
-LOCK_TIMEOUT = 45.0  # longer than a fetch can take (ecr.CONNECT_TIMEOUT, READ_TIMEOUT, retries)
+LOCK_TIMEOUT = 45.0  # without a deadline: longer than botocore's timeouts and retries take
 
 
 def is_fresh(entry: Entry, now: float) -> bool:
@@ -108,7 +108,9 @@ class Resolver:
         from .errors import TokenUnavailable
 
         host, waited_since = registry.host, self.clock()
-        with cache.lock(host, self.identity, LOCK_TIMEOUT):
+        # The holder gives up within its deadline; wait that long (and a little) for it.
+        wait = LOCK_TIMEOUT if self.deadline is None else self.deadline + 5
+        with cache.lock(host, self.identity, wait):
             latest = cache.load(host, self.identity)  # another process may have just fetched
             if latest is not None and is_fresh(latest, self.clock()):
                 log.info("hit after wait %s identity=%s", host, self.identity)
