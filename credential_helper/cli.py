@@ -35,6 +35,9 @@ Docker credential helper for Amazon ECR. Docker runs it; you name it in ~/.docke
   erase    drop the cached tokens of the registry read on stdin (docker logout)
   list     print the registries with a cached, unexpired token for the current AWS identity
   version  print the version
+  configure [REGISTRY ...]
+           add ecrpy to Docker's config.json for these registries (--help for more)
+  doctor   check the whole set-up, with the fix for each problem (--json for machines)
   whoami REGISTRY [--check]
            which settings, AWS profile and role serve REGISTRY; --check asks AWS too
 
@@ -192,11 +195,19 @@ def run(argv: list[str], environ: Mapping[str, str]) -> int:
 
 
 # Commands that are not Docker's protocol (argparse and stdlib json are fine there).
-TOOLS = ("whoami",)
+TOOLS = ("whoami", "configure", "doctor")
 
 
 def _tool(argv: list[str], environ: Mapping[str, str]) -> int:
     try:
+        if argv[0] == "configure":
+            from . import configure
+
+            return configure.run(argv[1:], environ)
+        if argv[0] == "doctor":
+            from . import doctor
+
+            return doctor.run(argv[1:], environ)
         from . import whoami
 
         return whoami.run(argv[1:], environ)

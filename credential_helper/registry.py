@@ -162,3 +162,17 @@ def parse(host: str) -> Registry | None:
     if partition is None:
         return None
     return Registry(host, account, region, partition, fips=fips, dualstack=dualstack)
+
+
+_PARTITION_SUFFIX = {partition: suffix for suffix, partition in _IPV4_SUFFIXES.items()}
+
+
+def private_host(account: str, region: str) -> str | None:
+    """The IPv4 registry hostname of an account in a region, or None if either is malformed."""
+    partition = "aws"
+    for prefix, special in _REGION_PREFIX_PARTITION:
+        if region.startswith(prefix):
+            partition = "aws" if special == "aws-us-gov" else special
+            break
+    host = f"{account}.dkr.ecr.{region}.{_PARTITION_SUFFIX[partition]}"
+    return host if parse(host) is not None else None

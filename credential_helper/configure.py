@@ -1,0 +1,146 @@
+"""``docker-credential-ecrpy configure``: put ecrpy in Docker's config, safely.
+
+What users did by hand (open ``~/.docker/config.json``, guess the JSON, forget the base64 password
+an old ``docker login`` left in ``auths``) becomes one command that shows what it changes, keeps
+everything else, and can be undone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import shutil
+import sys
+from collections.abc import Mapping
+from typing import TextIO
+
+from . import docker_config, protocol, registry
+
+PROGRAM = "docker-credential-ecrpy"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"{PROGRAM} configure",
+        description="Make Docker use ecrpy for ECR registries (edits Docker's config.json).",
+    )
+    parser.add_argument(
+        "registries",
+        nargs="*",
+        metavar="REGISTRY",
+        help="registry hostname or image reference; none: the ECR registries already in the file",
+    )
+    parser.add_argument("--account", help="a 12-digit account id (with --region)")
+    parser.add_argument("--region", help="the region of --account's registry")
+    parser.add_argument("--public", action="store_true", help="also ECR Public (public.ecr.aws)")
+    parser.add_argument(
+        "--keep-auths", action="store_true", help="leave saved passwords in auths where they are"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="print the diff, change nothing")
+    parser.add_argument("--remove", action="store_true", help="undo: remove ecrpy's entries")
+    parser.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    return parser
+
+
+def _wanted(args: argparse.Namespace, out: TextIO) -> list[str] | None:
+    """The registries named on the command line, or None after printing why one is not ECR."""
+    hosts: list[str] = []
+    for reference in args.registries:
+        host = protocol.hostname(reference)
+        if registry.parse(host) is None:
+            out.write(f"ecrpy: {host or reference!r} is not an Amazon ECR registry\n")
+            return None
+        hosts.append(host)
+    if args.account or args.region:
+        named = registry.private_host(args.account or "", args.region or "")
+        if named is None:
+            out.write("ecrpy: --account needs 12 digits and --region a region such as us-east-1\n")
+            return None
+        hosts.append(named)
+    if args.public:
+        hosts.append("public.ecr.aws")
+    return list(dict.fromkeys(hosts))
+
+
+def _confirm(hosts: list[str], args: argparse.Namespace, out: TextIO, stdin: TextIO) -> bool:
+    out.write("ECR registries found in the Docker config:\n")
+    out.write("".join(f"  {host}\n" for host in hosts))
+    if args.yes or args.dry_run:
+        return True
+    if not stdin.isatty():
+        out.write("ecrpy: not a terminal: run again with --yes to configure these\n")
+        return False
+    out.write(f"Let ecrpy serve these {len(hosts)} registries? [Y/n] ")
+    out.flush()
+    return stdin.readline().strip().lower() in ("", "y", "yes")
+
+
+def path_warning(environ: Mapping[str, str]) -> str | None:
+    """Why Docker would not find the helper, and how to fix it; None when it would."""
+    if shutil.which(PROGRAM, path=environ.get("PATH")):
+        return None
+    here = os.path.dirname(os.path.abspath(sys.argv[0])) if sys.argv and sys.argv[0] else ""
+    hint = f'export PATH="{here}:$PATH"' if here else "pipx ensurepath"
+    return (
+        f"warning: {PROGRAM} is not on your PATH, and Docker runs it by that name: "
+        f"add its directory, e.g. `{hint}` (or `pipx ensurepath`)"
+    )
+
+
+def run(
+    argv: list[str],
+    environ: Mapping[str, str],
+    out: TextIO = sys.stdout,
+    stdin: TextIO = sys.stdin,
+) -> int:
+    args = _parser().parse_args(argv)
+    hosts = _wanted(args, out)
+    if hosts is None:
+        return 1
+    path = docker_config.path_for(environ)
+    try:
+        old_text, mode = docker_config.read(path)
+        document = docker_config.parse(old_text or "", path)
+        if args.remove:
+            new, changes = docker_config.remove(document, hosts or None)
+        else:
+            if not hosts:
+                hosts = docker_config.ecr_registries(document)
+                if not hosts:
+                    out.write(
+                        f"No ECR registry in {path} yet: name one, e.g. {PROGRAM} configure "
+                        "123456789012.dkr.ecr.us-east-1.amazonaws.com\n"
+                    )
+                    return 1
+                if not _confirm(hosts, args, out, stdin):
+                    return 1
+            new, changes = docker_config.add(document, hosts, keep_auths=args.keep_auths)
+        new_text = docker_config.render(new)
+        if not changes:
+            out.write(f"Nothing to change in {path}: already configured.\n")
+        elif args.dry_run:
+            out.writelines(
+                difflib.unified_diff(
+                    (old_text or "").splitlines(keepends=True),
+                    new_text.splitlines(keepends=True),
+                    fromfile=path,
+                    tofile=f"{path} (after)",
+                )
+            )
+        else:
+            # The backup must not keep the passwords just moved out: no plaintext token on disk.
+            scrubbed = docker_config.without_ecr_auths(document, hosts) if not args.remove else None
+            previous = docker_config.render(scrubbed) if scrubbed is not None else old_text
+            backup = docker_config.write(path, new_text, previous, mode)
+            out.writelines(f"✔ {change}\n" for change in changes)
+            note = ", without ECR passwords" if scrubbed is not None else ""
+            kept = f" (previous version{note}: {backup})" if backup else ""
+            out.write(f"Wrote {path}{kept}\n")
+    except docker_config.DockerConfigError as exc:
+        out.write(f"ecrpy: {exc}\n")
+        return 1
+    warning = None if args.remove else path_warning(environ)
+    if warning:
+        out.write(warning + "\n")
+    return 0
