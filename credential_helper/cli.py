@@ -40,6 +40,8 @@ Docker credential helper for Amazon ECR. Docker runs it; you name it in ~/.docke
   doctor   check the whole set-up, with the fix for each problem (--json for machines)
   whoami REGISTRY [--check]
            which settings, AWS profile and role serve REGISTRY; --check asks AWS too
+  kubelet-provider
+           serve the kubelet's image credential provider protocol (docs/kubernetes.md)
 
 Environment: AWS_PROFILE and the rest of the AWS SDK settings choose the identity;
 AWS_ECR_CACHE_DIR, AWS_ECR_DISABLE_CACHE and ECRPY_LOG_LEVEL are described in docs/."""
@@ -195,11 +197,15 @@ def run(argv: list[str], environ: Mapping[str, str]) -> int:
 
 
 # Commands that are not Docker's protocol (argparse and stdlib json are fine there).
-TOOLS = ("whoami", "configure", "doctor")
+TOOLS = ("whoami", "configure", "doctor", "kubelet-provider")
 
 
 def _tool(argv: list[str], environ: Mapping[str, str]) -> int:
     try:
+        if argv[0] == "kubelet-provider":
+            from . import kubelet
+
+            return kubelet.run(argv[1:], environ)
         if argv[0] == "configure":
             from . import configure
 
@@ -217,7 +223,7 @@ def _tool(argv: list[str], environ: Mapping[str, str]) -> int:
         return EXIT_INTERRUPTED
     except Exception as exc:
         _log_crash(exc)
-        sys.stdout.write(f"ecrpy: internal error ({type(exc).__name__}) in '{argv[0]}'\n")
+        _fail(f"ecrpy: internal error ({type(exc).__name__}) in '{argv[0]}'")
         return EXIT_ERROR
 
 

@@ -1,0 +1,597 @@
+"""``docker-credential-ecrpy kubelet-provider``: the kubelet's image credential provider protocol.
+
+The kubelet execs a credential provider once per image pull that its cache cannot answer
+(``pkg/credentialprovider/plugin/plugin.go``): a ``CredentialProviderRequest`` on stdin, a
+``CredentialProviderResponse`` on stdout, a one-minute timeout. Serving it from the same binary
+means one tool, one settings file and one token cache for Docker, CI and the cluster: a kubelet
+request and a ``docker pull`` on the same node, with the same AWS identity, share a cached token.
+
+What the kubelet does with each kind of answer decided the shape of this module:
+
+- A non-zero exit is logged at error level with our stderr and not cached, so the next pull of
+  the image execs us again. That is right for a real failure (AWS said no, the network is down):
+  one line on stderr, nothing on stdout, and the message lands in the kubelet's log.
+- For an image that is not an ECR registry there is nothing to fail: the kubelet's own API
+  documentation says a plugin "should set this field [auth] to null if no valid credentials can be
+  returned for the requested image". Such an image gets an empty ``auth`` and ``cacheDuration``
+  ``0s`` (the kubelet does not cache it), exit 0, and the pull goes on anonymously or with the
+  pod's pull secrets, with no error line in the kubelet's log for every pull. The same answer
+  serves ECR Public when there are no AWS credentials at all, as ``get`` does for Docker.
+- ``auth`` is keyed by the image's registry exactly as the kubelet splits it off
+  (``parseRegistry``: up to the first ``/``, port kept). The kubelet matches keys to images label
+  by label and requires equal ports, so a key without the port would never match an image
+  pulled as ``host:443/app``. The Go ``ecr-credential-provider`` drops the port and so misses it.
+- ``cacheDuration`` is half of the token's remaining life as a Go duration (``5h59m30s``): by the
+  time the kubelet asks again, ecrpy's own cache considers the token due for refresh too.
+
+Service-account mode (KEP-4412): when the kubelet sends the pod's ``serviceAccountToken`` and a
+role is named (the service account's ``eks.amazonaws.com/ecr-role-arn`` annotation, else the
+``role_arn`` of ecrpy's settings for the registry), the ECR token is fetched with that role's
+credentials from an unsigned ``AssumeRoleWithWebIdentity``. Its cache identity is the node's
+identity fingerprint plus the role, the service account (issuer, namespace, name, uid) and the
+annotations the kubelet passed, never the token itself, which is new on every pull: pods of one
+service account share one ECR token, as the kubelet's own cache shares it. The token's claims are
+read, not verified: only the kubelet writes our stdin, and STS verifies the token on every fetch.
+With a token but no role, the node's own identity serves the pull, as it would without the mode;
+``requiredServiceAccountAnnotationKeys`` in the kubelet's config makes the role mandatory.
+
+Everything ends within ``--timeout`` seconds (default 50, under the kubelet's 60): an alarm turns
+a hung call, a held lock or slow retries into one line on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from . import log, protocol
+
+TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from types import FrameType
+    from typing import Any, TextIO
+
+    from .cache import Entry, TokenCache
+    from .config import Settings
+    from .ecr import Token
+    from .registry import Registry
+    from .tokens import Fetch
+
+GROUP = "credentialprovider.kubelet.k8s.io"
+API_VERSIONS = (f"{GROUP}/v1", f"{GROUP}/v1beta1", f"{GROUP}/v1alpha1")
+REQUEST_KIND = "CredentialProviderRequest"
+RESPONSE_KIND = "CredentialProviderResponse"
+ROLE_ANNOTATION = "eks.amazonaws.com/ecr-role-arn"
+PROGRAM = "docker-credential-ecrpy kubelet-provider"
+
+# A request is an image reference, a service-account token (~1-2 KiB) and a few annotations.
+MAX_REQUEST = 1024 * 1024
+DEFAULT_TIMEOUT = 50.0  # the kubelet kills its plugins after 60 s
+EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
+
+USAGE = f"""Usage: {PROGRAM} [--timeout SECONDS]
+
+Serves the kubelet's image credential provider protocol (credentialprovider.kubelet.k8s.io v1,
+v1beta1, v1alpha1): reads a CredentialProviderRequest on stdin, writes a
+CredentialProviderResponse on stdout. The kubelet runs it; see docs/kubernetes.md.
+
+  --timeout SECONDS  give up (one line on stderr, exit 1) after this long;
+                     default {DEFAULT_TIMEOUT:g}"""
+
+
+class RequestError(Exception):
+    """A request or an argument ecrpy cannot serve; the message is the one line on stderr."""
+
+
+class DeadlineExceeded(BaseException):
+    """Raised by the alarm. A BaseException, so that no ``except Exception`` on the way swallows it
+    (botocore's and ecrpy's own handlers catch Exception), while ``with`` blocks still unwind."""
+
+
+class Request:
+    """A decoded ``CredentialProviderRequest``. A plain class: dataclasses import re and typing."""
+
+    __slots__ = ("annotations", "api_version", "image", "token")
+
+    def __init__(
+        self,
+        api_version: str,
+        image: str,
+        token: str = "",
+        annotations: dict[str, str] | None = None,
+    ) -> None:
+        self.api_version = api_version
+        self.image = image
+        self.token = token  # the pod's service-account token, "" when the kubelet sent none
+        self.annotations = annotations or {}
+
+    def __repr__(self) -> str:  # never the token
+        return (
+            f"Request(api_version={self.api_version!r}, image={self.image!r}, "
+            f"token={'<set>' if self.token else '<none>'}, annotations={self.annotations!r})"
+        )
+
+
+class ServiceAccount:
+    """Who a service-account token was issued to, from its (unverified) claims."""
+
+    __slots__ = ("issuer", "name", "namespace", "uid")
+
+    def __init__(self, issuer: str, namespace: str, name: str, uid: str) -> None:
+        self.issuer = issuer
+        self.namespace = namespace
+        self.name = name
+        self.uid = uid
+
+    def __repr__(self) -> str:
+        return f"ServiceAccount({self.namespace}/{self.name}, uid={self.uid!r})"
+
+
+# -- the request -------------------------------------------------------------------------------
+
+
+def parse_request(raw: bytes) -> Request:
+    """Decode and check a request. Unknown fields are ignored: a newer kubelet may add some."""
+    what = f"a {REQUEST_KIND} on stdin"
+    try:
+        payload = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: "[[[[..."
+        raise RequestError(f"the request is not JSON (expected {what})") from None
+    if not isinstance(payload, dict):
+        raise RequestError(f"the request is not a JSON object (expected {what})")
+    api_version = payload.get("apiVersion")
+    if api_version not in API_VERSIONS:
+        shown = "none" if api_version is None else _quote(api_version)
+        raise RequestError(f"unsupported apiVersion {shown} (supported: {', '.join(API_VERSIONS)})")
+    kind = payload.get("kind")
+    if kind != REQUEST_KIND:
+        shown = "none" if kind is None else _quote(kind)
+        raise RequestError(f"the request's kind is {shown}, not {REQUEST_KIND}")
+    image = payload.get("image")
+    if not isinstance(image, str) or not image.strip():
+        raise RequestError("the request names no image (its 'image' field is missing or empty)")
+    token = payload.get("serviceAccountToken") or ""
+    if not isinstance(token, str):
+        raise RequestError("the request's serviceAccountToken is not a string")
+    annotations = payload.get("serviceAccountAnnotations") or {}
+    if not isinstance(annotations, dict) or not all(
+        isinstance(value, str) for value in annotations.values()
+    ):
+        raise RequestError("the request's serviceAccountAnnotations is not a map of strings")
+    return Request(str(api_version), image.strip(), token, dict(annotations))
+
+
+def _quote(value: object) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return repr(protocol.one_line(text)[:100])
+
+
+def image_registry(image: str) -> tuple[str, str | None]:
+    """The image's registry as the kubelet keys it (``host[:port]``) and its bare hostname.
+
+    The key is ``parseRegistry``'s: everything before the first ``/``. The hostname drops the
+    port, lowercases, and is None for a key that cannot be a hostname at all (``user@host``,
+    a Docker Hub short name with a tag or digest).
+    """
+    key = image.split("/", 1)[0]
+    if not key or "@" in key:
+        return key, None
+    host, colon, port = key.rpartition(":")
+    if colon:
+        if not port.isdigit():
+            return key, None  # "ubuntu:22.04": a Docker Hub image, not a host:port
+        key_host = host
+    else:
+        key_host = key
+    return key, key_host.lower().rstrip(".") or None
+
+
+# -- the response ------------------------------------------------------------------------------
+
+
+def go_duration(seconds: float) -> str:
+    """Whole seconds as Go's ``time.Duration.String()`` writes them: ``5h59m30s``, ``1m0s``."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    return f"{secs}s"
+
+
+def response(api_version: str, key: str, entry: Entry | None, now: float) -> dict[str, Any]:
+    """The response, with exactly the schema's fields, in the order Go's encoder writes them.
+
+    ``entry`` None: no credentials (not ECR, or ECR Public without AWS credentials): empty
+    ``auth`` and ``0s``, so the kubelet neither caches nor logs an error.
+    """
+    if entry is None:
+        duration, auth = "0s", {}
+    else:
+        duration = go_duration((entry.expires_at - now) / 2)
+        auth = {key: {"username": entry.username, "password": entry.password}}
+    return {
+        "kind": RESPONSE_KIND,
+        "apiVersion": api_version,
+        "cacheKeyType": "Registry",
+        "cacheDuration": duration,
+        "auth": auth,
+    }
+
+
+def encode(answer: dict[str, Any]) -> str:
+    return json.dumps(answer, separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
+# -- service-account mode ----------------------------------------------------------------------
+
+
+def service_account(token: str) -> ServiceAccount:
+    """The service account a Kubernetes-issued JWT names (claims read, signature not checked)."""
+    import base64
+
+    parts = token.split(".")
+    claims: Any = None
+    if len(parts) == 3:
+        body = parts[1] + "=" * (-len(parts[1]) % 4)
+        try:
+            claims = json.loads(base64.urlsafe_b64decode(body.encode("ascii")))
+        except (ValueError, UnicodeError):  # binascii.Error is a ValueError
+            claims = None
+    if not isinstance(claims, dict):
+        raise RequestError("the request's serviceAccountToken is not a JWT")
+    issuer, subject = claims.get("iss"), claims.get("sub")
+    k8s = claims.get("kubernetes.io")
+    k8s = k8s if isinstance(k8s, dict) else {}
+    account = k8s.get("serviceaccount")
+    account = account if isinstance(account, dict) else {}
+    namespace, name, uid = k8s.get("namespace"), account.get("name"), account.get("uid")
+    if not (isinstance(namespace, str) and isinstance(name, str)) and isinstance(subject, str):
+        prefix, _, rest = subject.partition("system:serviceaccount:")
+        namespace, _, name = rest.partition(":")
+        if prefix:
+            namespace = name = None
+    if not (isinstance(issuer, str) and isinstance(namespace, str) and isinstance(name, str)):
+        raise RequestError(
+            "the request's serviceAccountToken has no issuer or service account in its claims"
+        )
+    if not (namespace and name):
+        raise RequestError("the request's serviceAccountToken names no service account")
+    return ServiceAccount(issuer, namespace, name, uid if isinstance(uid, str) else "")
+
+
+def session_name(settings: Settings, account: ServiceAccount) -> str:
+    """The role session name: the settings' one, else the service account (shows in CloudTrail)."""
+    if settings.role_session_name:
+        return settings.role_session_name
+    allowed = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-"
+    name = f"ecrpy-{account.namespace}.{account.name}"
+    return "".join(ch if ch in allowed else "-" for ch in name)[:64]
+
+
+def sa_identity(
+    environ: Mapping[str, str],
+    role: str,
+    account: ServiceAccount,
+    annotations: Mapping[str, str],
+) -> str:
+    """The cache identity of a service-account request: the node's inputs, the role, the account.
+
+    Never the token: it is minted per pod and per pull, and keying on it would make every pull a
+    cold one. The pod's name and uid stay out too, so every pod of the account shares the token.
+    """
+    from .identity import aws_files, config_path, fingerprint, identity_env, read_file
+
+    extra = [
+        ("kubelet:role", role),
+        ("kubelet:issuer", account.issuer),
+        ("kubelet:namespace", account.namespace),
+        ("kubelet:serviceaccount", account.name),
+        ("kubelet:uid", account.uid),
+    ]
+    extra += [(f"kubelet:annotation:{k}", v) for k, v in sorted(annotations.items())]
+    paths = (*aws_files(environ), config_path(environ))
+    return fingerprint(
+        (*identity_env(environ), *extra), [(path, read_file(path)) for path in paths]
+    )
+
+
+def assume_role_with_web_identity(
+    registry: Registry, settings: Settings, role: str, token: str, session: str
+) -> tuple[str, str, str]:
+    """The role's credentials for the pod's token: an unsigned STS call, no node credentials.
+
+    STS is asked in the registry's own region (or ``settings.region``), through its FIPS
+    endpoint for FIPS registries, unless the user points STS at an endpoint of their own.
+    """
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    from . import ecr
+    from .errors import DENIED, TokenUnavailable
+
+    params: dict[str, Any] = {
+        "RoleArn": role,
+        "RoleSessionName": session,
+        "WebIdentityToken": token,
+    }
+    if settings.duration_seconds:
+        params["DurationSeconds"] = settings.duration_seconds
+    what = f"could not assume role {role} with the pod's service-account token for {registry.host}"
+    try:  # everything botocore does, a missing profile included, fails as one explained line
+        session_obj = ecr._session(settings.profile)
+        scoped = session_obj.get_scoped_config()
+        custom = ecr.endpoint_overridden("STS", os.environ) or (
+            "endpoint_url" in scoped or "services" in scoped
+        )
+        config = Config(
+            region_name=settings.region or registry.region,
+            signature_version=UNSIGNED,  # no credential lookup on the node: the token is the proof
+            use_fips_endpoint=registry.fips and not custom,
+            connect_timeout=ecr.CONNECT_TIMEOUT,
+            read_timeout=ecr.READ_TIMEOUT,
+            retries={"mode": "standard", "total_max_attempts": ecr.MAX_ATTEMPTS},
+        )
+        sts = session_obj.create_client("sts", config=config)
+        reply = sts.assume_role_with_web_identity(**params)["Credentials"]
+        return (reply["AccessKeyId"], reply["SecretAccessKey"], reply["SessionToken"])
+    except Exception as exc:
+        from botocore.exceptions import ClientError
+
+        if isinstance(exc, ClientError):  # STS said no: its code and reason
+            error = exc.response.get("Error", {})
+            code, detail = error.get("Code", "Unknown"), error.get("Message", "")
+            raise TokenUnavailable(f"{what}: {code}: {detail}", DENIED) from None
+        message, kind = ecr.explain(exc, registry)
+        raise TokenUnavailable(f"{what}: {message}", kind) from None
+
+
+def web_identity_fetch(settings: Settings, role: str, token: str, account: ServiceAccount) -> Fetch:
+    """Fetch with the role's credentials, assumed with the pod's token."""
+
+    def fetch(registry: Registry) -> Token:
+        from . import ecr
+
+        session = session_name(settings, account)
+        log.debug("web identity %s as %s/%s", role, account.namespace, account.name)
+        credentials = assume_role_with_web_identity(registry, settings, role, token, session)
+        return ecr.fetch(registry, settings, credentials=credentials)
+
+    return fetch
+
+
+def _role(request: Request, registry: Registry, environ: Mapping[str, str]) -> tuple[str, Settings]:
+    """The role of a service-account request: the annotation, else ecrpy's settings; "" if none.
+
+    Settings are parsed only here, on service-account requests: they name the STS region, the
+    session name and the lifetime, and the role when no annotation does.
+    """
+    from . import config
+    from .errors import CONFIG, TokenUnavailable
+
+    try:
+        settings = config.settings_for(config.load(environ), registry)
+    except config.ConfigError as exc:
+        raise TokenUnavailable(str(exc), CONFIG) from None
+    role = request.annotations.get(ROLE_ANNOTATION, "").strip()
+    if role:
+        if not (role.startswith("arn:") and ":role/" in role):
+            raise RequestError(
+                f"the service account's {ROLE_ANNOTATION} annotation is not an IAM role ARN "
+                f"(arn:aws:iam::<account>:role/<name>): {_quote(role)}"
+            )
+        return role, settings
+    return settings.role_arn or "", settings
+
+
+# -- serving -----------------------------------------------------------------------------------
+
+
+def _cache(environ: Mapping[str, str]) -> TokenCache | None:
+    from .cache import TokenCache, default_dir, disabled
+
+    directory = default_dir(environ)
+    if directory is None or disabled(environ):
+        return None
+    return TokenCache(directory)
+
+
+def serve(request: Request, environ: Mapping[str, str], now: float) -> dict[str, Any]:
+    """The response for a request; raises TokenUnavailable or RequestError when there is none."""
+    from .errors import NO_CREDENTIALS, TokenUnavailable
+    from .registry import parse
+    from .tokens import Resolver, configured_fetch
+
+    key, host = image_registry(request.image)
+    registry = parse(host) if host else None
+    if registry is None:
+        log.info("kubelet %s: not an ECR registry, no credentials", key)
+        return response(request.api_version, key, None, now)
+    role, settings, account = "", None, None
+    if request.token:
+        role, settings = _role(request, registry, environ)
+    if role and settings is not None:
+        account = service_account(request.token)
+        identity = sa_identity(environ, role, account, request.annotations)
+        fetch = web_identity_fetch(settings, role, request.token, account)
+    else:
+        from .identity import current
+
+        identity, fetch = current(environ), configured_fetch(environ)
+    try:
+        entry = Resolver(_cache(environ), identity, fetch).get(registry)
+    except TokenUnavailable as exc:
+        if registry.public and exc.kind == NO_CREDENTIALS and account is None:
+            return response(request.api_version, key, None, now)  # anonymous public pulls
+        raise
+    return response(request.api_version, key, entry, now)
+
+
+def _parse_args(argv: list[str]) -> float | None:
+    """The --timeout, or None when help was asked for."""
+    timeout = DEFAULT_TIMEOUT
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg in ("-h", "--help"):
+            return None
+        if arg == "--timeout" and args:
+            value = args.pop(0)
+        elif arg.startswith("--timeout="):
+            value = arg.partition("=")[2]
+        else:
+            raise RequestError(
+                f"unexpected argument {_quote(arg)} (usage: {PROGRAM} [--timeout N])"
+            )
+        try:
+            timeout = float(value)
+        except ValueError:
+            timeout = 0.0
+        if not 0 < timeout <= 3600:
+            raise RequestError(f"--timeout must be a number of seconds, not {_quote(value)}")
+    return timeout
+
+
+def _read_stdin() -> bytes:
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        return b""
+    data: bytes = stream.read(MAX_REQUEST + 1)
+    if len(data) > MAX_REQUEST:
+        raise RequestError(f"the request is larger than {MAX_REQUEST} bytes")
+    return data
+
+
+def _fail(message: str, environ: Mapping[str, str], token: str, stderr: TextIO) -> int:
+    """Exactly one line on stderr, with no secret of the environment nor the pod's token."""
+    from .errors import redact
+
+    line = redact(protocol.one_line(message), environ)
+    if len(token) >= 8:
+        line = line.replace(token, "***")
+    stderr.write(line + "\n")
+    stderr.flush()
+    return EXIT_ERROR
+
+
+class _Alarm:
+    """After ``timeout`` s, raise DeadlineExceeded; if something swallows it, exit 3 s later."""
+
+    def __init__(self, timeout: float, stderr: TextIO) -> None:
+        self.timeout = timeout
+        self.stderr = stderr
+        self.fired = False
+        self.previous: Any = None
+
+    def __enter__(self) -> _Alarm:
+        import signal
+
+        if not hasattr(signal, "setitimer"):
+            return self  # not POSIX: no deadline
+        try:
+            self.previous = signal.signal(signal.SIGALRM, self._ring)
+        except ValueError:  # not the main thread (run() called in-process): no deadline
+            return self
+        signal.setitimer(signal.ITIMER_REAL, self.timeout)
+        return self
+
+    def _ring(self, signum: int, frame: FrameType | None) -> None:
+        import signal
+
+        if self.fired:  # the first alarm was swallowed somewhere: leave, in one line
+            self.stderr.write(f"ecrpy: no token within {self.timeout:g} s; gave up\n")
+            self.stderr.flush()
+            os._exit(EXIT_ERROR)
+        self.fired = True
+        signal.setitimer(signal.ITIMER_REAL, 3.0)
+        raise DeadlineExceeded
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self.previous is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+            self.previous = None
+
+
+def run(argv: list[str], environ: Mapping[str, str]) -> int:
+    """Serve one request from stdin; write the response or one error line; never raises.
+
+    The log goes to ``ecrpy.log`` in the cache directory. Where it cannot (no trustworthy
+    directory), :mod:`log` falls back to stderr; here those records are held back while the
+    request is served and written only after a success, when the kubelet ignores stderr: on a
+    failure the kubelet logs our stderr, and it must be the one line that says why.
+    """
+    import io
+
+    from .cache import default_dir
+
+    log.configure(default_dir(environ), environ.get(log.LEVEL_ENV))
+    stderr, held = sys.stderr, io.StringIO()
+    sys.stderr = held
+    try:
+        code = _run(argv, environ, stderr)
+    finally:
+        sys.stderr = stderr
+    if code == EXIT_OK and held.getvalue():
+        stderr.write(held.getvalue())
+    return code
+
+
+def _run(argv: list[str], environ: Mapping[str, str], stderr: TextIO) -> int:
+    import time
+
+    token = ""
+    try:
+        timeout = _parse_args(argv)
+        if timeout is None:
+            sys.stdout.write(USAGE + "\n")
+            return EXIT_OK
+        with _Alarm(timeout, stderr):
+            request = parse_request(_read_stdin())
+            token = request.token
+            answer = serve(request, environ, time.time())
+    except RequestError as exc:
+        return _fail(f"ecrpy: {exc}", environ, token, stderr)
+    except DeadlineExceeded:
+        return _fail(
+            f"ecrpy: no token within {timeout:g} s (the kubelet allows 60 s); "
+            "is the ECR or STS API reachable from this node?",
+            environ,
+            token,
+            stderr,
+        )
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        from .errors import TokenUnavailable
+
+        if isinstance(exc, TokenUnavailable):
+            return _fail(f"ecrpy: {exc}", environ, token, stderr)
+        _log_crash(exc)
+        where = log.path() or "the log (set ECRPY_LOG_LEVEL=debug)"
+        return _fail(
+            f"ecrpy: internal error ({type(exc).__name__}) in kubelet-provider; details in {where}",
+            environ,
+            token,
+            stderr,
+        )
+    sys.stdout.write(encode(answer))
+    sys.stdout.flush()
+    return EXIT_OK
+
+
+def _log_crash(exc: BaseException) -> None:
+    """Log where it broke (the frames), not the exception's text, which might hold a token."""
+    import traceback
+
+    log.error(
+        "internal error %s:\n%s",
+        type(exc).__name__,
+        "".join(traceback.format_tb(exc.__traceback__)),
+    )
