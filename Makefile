@@ -4,6 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+LINTED := credential_helper tests fakeaws fuzz $(wildcard benchmarks)
+
 .PHONY: demo test lint bench e2e fuzz clean
 
 $(STAMP): pyproject.toml
@@ -31,8 +33,8 @@ fuzz: $(STAMP)
 	$(BIN)/python fuzz/fuzz_input.py .fuzz-corpus -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1
 
 lint: $(STAMP)
-	$(BIN)/ruff check credential_helper tests fakeaws fuzz benchmarks
-	$(BIN)/ruff format --check credential_helper tests fakeaws fuzz benchmarks
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 
 clean:
