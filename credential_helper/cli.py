@@ -95,9 +95,8 @@ def _identity(environ: Mapping[str, str]) -> str:
 
 
 def cmd_get(environ: Mapping[str, str]) -> str:
-    from .deadline import ENV, seconds_from
     from .errors import NO_CREDENTIALS, TokenUnavailable
-    from .tokens import Resolver, configured_fetch
+    from .tokens import TIMEOUT_ENV, Resolver, configured_fetch, timeout_from
 
     url = protocol.server_url(read_stdin())
     registry = _registry(url)
@@ -105,7 +104,7 @@ def cmd_get(environ: Mapping[str, str]) -> str:
         _cache(environ),
         _identity(environ),
         configured_fetch(environ),
-        deadline=seconds_from(environ.get(ENV)),
+        deadline=timeout_from(environ.get(TIMEOUT_ENV)),
     )
     try:
         entry = resolver.get(registry)

@@ -13,21 +13,8 @@ and botocore's own timeouts are the bound.
 
 from __future__ import annotations
 
-import threading
-
 from .errors import NETWORK, TokenUnavailable
-
-DEFAULT_SECONDS = 20.0
-ENV = "ECRPY_TIMEOUT"
-
-
-def seconds_from(value: str | None) -> float:
-    """``ECRPY_TIMEOUT`` as seconds: a positive number, else the default."""
-    try:
-        seconds = float(value) if value else DEFAULT_SECONDS
-    except ValueError:
-        return DEFAULT_SECONDS
-    return seconds if 0 < seconds <= 3600 else DEFAULT_SECONDS
+from .tokens import TIMEOUT_ENV
 
 
 class Expired(BaseException):
@@ -49,6 +36,7 @@ class Deadline:
 
     def __enter__(self) -> Deadline:
         import signal
+        import threading
 
         if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
             self._previous = signal.signal(signal.SIGALRM, self._ring)
@@ -66,6 +54,6 @@ class Deadline:
         if kind is Expired:
             raise TokenUnavailable(
                 f"gave up after {self.seconds:g} s {self.doing} (no answer in time; "
-                f"set {ENV} to wait longer)",
+                f"set {TIMEOUT_ENV} to wait longer)",
                 NETWORK,
             ) from None

@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple, TextIO
 
 from . import __version__, cache, config, configure, docker_config, identity, log, registry
-from .deadline import ENV, Deadline, seconds_from
+from .deadline import Deadline
 from .errors import TokenUnavailable
+from .tokens import TIMEOUT_ENV, timeout_from
 
 SKEW_LIMIT = 300.0  # AWS refuses signatures more than 15 minutes off; warn well before
 
@@ -222,7 +223,7 @@ def checks(environ: Mapping[str, str]) -> list[Check]:
     result.append(settings_check)
     skews: list[float] = []
     if loaded is not None:
-        deadline = seconds_from(environ.get(ENV))
+        deadline = timeout_from(environ.get(TIMEOUT_ENV))
         for host in hosts:
             found, skew = _registry_checks(host, loaded, deadline)
             result += found

@@ -28,6 +28,19 @@ if TYPE_CHECKING:
 
     Fetch = Callable[[Registry], Token]
 
+TIMEOUT_ENV = "ECRPY_TIMEOUT"
+DEFAULT_TIMEOUT = 20.0  # seconds a fetch may take in all (see deadline.py)
+
+
+def timeout_from(value: str | None) -> float:
+    """``ECRPY_TIMEOUT`` as seconds: a positive number up to an hour, else the default."""
+    try:
+        seconds = float(value) if value else DEFAULT_TIMEOUT
+    except ValueError:
+        return DEFAULT_TIMEOUT
+    return seconds if 0 < seconds <= 3600 else DEFAULT_TIMEOUT
+
+
 FRESH_FRACTION = 0.5  # refresh once half the lifetime is gone
 STALE_MARGIN = 300.0  # a failed refresh may still serve a token with more than this left
 LOCK_TIMEOUT = 45.0  # without a deadline: longer than botocore's timeouts and retries take

@@ -211,7 +211,10 @@ at_start = set(sys.modules)  # what the interpreter and this venv's site loaded:
 from credential_helper.cli import main
 code = main(["get"])
 heavy = sorted(m for m in set(sys.modules) - at_start if m.split(".")[0] in
-               ("urllib3", "socket", "ssl", "typing", "re", "json", "logging", "hashlib"))
+               ("urllib3", "socket", "ssl", "typing", "re", "json", "logging", "hashlib",
+                "threading", "signal", "cachetools"))
+heavy += sorted(m for m in sys.modules if m in ("credential_helper.deadline",
+                                                "credential_helper.ecr", "credential_helper.config"))
 heavy += sorted(m for m in sys.modules if m.split(".")[0] in ("botocore", "boto3"))
 sys.stderr.write("\\nPROBE " + repr((code, heavy, events)) + "\\n")
 """
