@@ -25,6 +25,11 @@ test: $(STAMP)
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -q -m e2e tests/e2e
 
+# ecrpy against docker-credential-ecr-login (apt: amazon-ecr-credential-helper) and the
+# interpreter's own start-up, side by side in one run; writes benchmarks/results/latest.*
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
 # Fuzz the readers of untrusted input for FUZZ_SECONDS, on a scratch copy of the seed corpus.
 FUZZ_SECONDS ?= 30
 fuzz: $(STAMP)
