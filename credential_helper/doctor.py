@@ -209,7 +209,8 @@ def _clock(skews: list[float]) -> Check:
         return Check(
             "clock",
             False,
-            f"{worst:+.0f} s off AWS's clock",
+            f"this machine's clock is {abs(worst):.0f} s "
+            f"{'behind' if worst > 0 else 'ahead of'} AWS's",
             "synchronise the clock (NTP): AWS refuses requests 15 minutes off",
         )
     return Check("clock", True, f"within {max(1, round(abs(worst)))} s of AWS's clock")

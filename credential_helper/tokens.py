@@ -169,5 +169,11 @@ class Resolver:
                 exc,
             )
             return cached
-        log.error("error %s identity=%s: %s", registry.host, self.identity, exc)
+        from .errors import NO_CREDENTIALS
+
+        # No credentials for ECR Public is the normal anonymous pull, not an error.
+        quiet = registry.public and exc.kind == NO_CREDENTIALS
+        (log.info if quiet else log.error)(
+            "error %s identity=%s: %s", registry.host, self.identity, exc
+        )
         raise exc

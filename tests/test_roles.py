@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 
 import pytest
 
-from fakeaws.imds import ACCESS_KEY as INSTANCE_KEY
-from fakeaws.imds import InstanceMetadata
+from fakeaws.imds import CREDENTIALS_PATH, CredentialEndpoints
 from fakeaws.server import FakeAWS, Fault
 from tests.conftest import ACCESS_KEY, SECRET_KEY, Helper
 
@@ -117,18 +117,31 @@ def test_a_profile_with_role_and_source_profile_works_untouched(
     assert fake.count("AssumeRole") == 1 and fake.count("GetAuthorizationToken") == 1
 
 
+INSTANCE_KEY = "ASIAINSTANCEROLE0001"
+INSTANCE_ROLE = "arn:aws:iam::123456789012:role/ecrpy-instance-role"
+
+
 def test_an_instance_role_with_no_keys_anywhere(
     helper: Helper, env: dict[str, str], fake: FakeAWS
 ) -> None:
     env = {k: v for k, v in env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
     del env["AWS_EC2_METADATA_DISABLED"]
-    with InstanceMetadata() as imds:
+    expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=6)
+    keys = {
+        "AccessKeyId": INSTANCE_KEY,
+        "SecretAccessKey": "instance-role-secret",
+        "SessionToken": "instance-role-session",
+        "Expiration": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    role_path = CREDENTIALS_PATH + INSTANCE_ROLE.rsplit("/", 1)[-1]
+    with CredentialEndpoints() as imds:
+        imds.serve(INSTANCE_ROLE, keys)
         env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = imds.url
         assert helper.get(ETL, env)["Secret"] == "210987654321-auth-token"
         assert ecr_calls(fake) == [(INSTANCE_KEY, ["210987654321"])]
-        asked = imds.requests["credentials"]
+        asked = imds.requests[role_path]
         helper.get(ETL, env)
-        assert imds.requests["credentials"] == asked  # warm: not even the metadata service
+        assert imds.requests[role_path] == asked  # warm: not even the metadata service
     assert fake.count("GetAuthorizationToken") == 1
 
 
