@@ -391,9 +391,9 @@ def normalise(stdout: str, answer: dict[str, Any]) -> str:
         text = text.replace(json.dumps(config["password"]), '"<password>"')
     duration = answer["cacheDuration"]
     if duration != "0s":
-        seconds = parse_go_duration(duration)
-        assert 6 * 3600 - 120 <= seconds <= 6 * 3600, duration  # half of a new 12-hour token
-        assert kubelet.go_duration(seconds) == duration  # spelled as Go spells it
+        cache_for = parse_go_duration(duration)
+        assert 6 * 3600 - 120 <= cache_for <= 6 * 3600, duration  # half of a new 12-hour token
+        assert kubelet.go_duration(cache_for) == duration  # spelled as Go spells it
         text = text.replace(f'"cacheDuration":"{duration}"', '"cacheDuration":"<duration>"')
     return text
 
