@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from .registry import Registry
 
 PROGRAM = "docker-credential-ecrpy"
+# The words of commands/ (kept here too, so that a protocol action never imports that package;
+# tests/test_cli.py checks that the two lists agree).
+TOOL_WORDS = ("configure", "doctor", "whoami", "kubelet-provider")
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
 HELP = f"""{protocol.usage(PROGRAM)}
@@ -170,7 +173,7 @@ def run(argv: list[str], environ: Mapping[str, str]) -> int:
     if len(argv) == 1 and argv[0] in ("-h", "--help", "help"):
         sys.stdout.write(HELP + "\n")
         return EXIT_OK
-    if argv[0] in TOOLS:
+    if argv[0] in TOOL_WORDS:
         return _tool(argv, environ)
     command = COMMANDS.get(argv[0]) if len(argv) == 1 else None
     if command is None:
@@ -195,27 +198,16 @@ def run(argv: list[str], environ: Mapping[str, str]) -> int:
     return EXIT_OK
 
 
-# Commands that are not Docker's protocol (argparse and stdlib json are fine there).
-TOOLS = ("whoami", "configure", "doctor", "kubelet-provider")
-
-
 def _tool(argv: list[str], environ: Mapping[str, str]) -> int:
+    """Run one of the tools around the helper (``commands/``), imported only when asked for."""
+    import importlib
+
+    from .commands import COMMANDS as TOOLS
+
     try:
-        if argv[0] == "kubelet-provider":
-            from . import kubelet
-
-            return kubelet.run(argv[1:], environ)
-        if argv[0] == "configure":
-            from . import configure
-
-            return configure.run(argv[1:], environ)
-        if argv[0] == "doctor":
-            from . import doctor
-
-            return doctor.run(argv[1:], environ)
-        from . import whoami
-
-        return whoami.run(argv[1:], environ)
+        module = importlib.import_module(f".commands.{TOOLS[argv[0]]}", __package__)
+        code: int = module.run(argv[1:], environ)
+        return code
     except SystemExit as exc:  # argparse's --help and usage errors
         return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_ERROR
     except KeyboardInterrupt:

@@ -420,3 +420,11 @@ def test_no_home_still_answers_without_a_cache(
     env["AWS_ECR_CACHE_DIR"] = "/proc/ecrpy-cannot-be-here"
     assert helper.get(REGISTRY, env)["Secret"] == PASSWORD
     assert not os.path.exists("/proc/ecrpy-cannot-be-here")
+
+
+def test_the_cli_knows_every_tool_in_commands() -> None:
+    """The CLI keeps the tool words itself (so a protocol action never imports commands/)."""
+    from credential_helper import cli
+    from credential_helper.commands import COMMANDS
+
+    assert set(cli.TOOL_WORDS) == set(COMMANDS)

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from credential_helper import kubelet
+from credential_helper.commands import kubelet
 from credential_helper.registry import parse
 from fakeaws.server import FakeAWS, Fault
 from tests.conftest import ACCESS_KEY, REGISTRY, SECRET_KEY, Helper, helper_path

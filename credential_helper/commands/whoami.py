@@ -13,8 +13,8 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-from . import cache, config, identity, protocol, registry, tokens
-from .errors import TokenUnavailable
+from .. import cache, config, identity, protocol, registry, tokens
+from ..errors import TokenUnavailable
 
 
 def _when(epoch: float) -> str:
@@ -98,7 +98,7 @@ def _cached(out: TextIO, environ: Mapping[str, str], reg: registry.Registry, fp:
 
 
 def _check(out: TextIO, reg: registry.Registry, settings: config.Settings) -> int:
-    from . import ecr
+    from .. import ecr
 
     try:
         credentials = ecr.credentials_for(reg, settings)

@@ -45,7 +45,7 @@ import json
 import os
 import sys
 
-from . import log, protocol
+from .. import log, protocol
 
 TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
 if TYPE_CHECKING:
@@ -53,11 +53,11 @@ if TYPE_CHECKING:
     from types import FrameType
     from typing import Any, TextIO
 
-    from .cache import Entry, TokenCache
-    from .config import Settings
-    from .ecr import Token
-    from .registry import Registry
-    from .tokens import Fetch
+    from ..cache import Entry, TokenCache
+    from ..config import Settings
+    from ..ecr import Token
+    from ..registry import Registry
+    from ..tokens import Fetch
 
 GROUP = "credentialprovider.kubelet.k8s.io"
 API_VERSIONS = (f"{GROUP}/v1", f"{GROUP}/v1beta1", f"{GROUP}/v1alpha1")
@@ -284,7 +284,7 @@ def sa_identity(
     Never the token: it is minted per pod and per pull, and keying on it would make every pull a
     cold one. The pod's name and uid stay out too, so every pod of the account shares the token.
     """
-    from .identity import aws_files, config_path, fingerprint, identity_env, read_file
+    from ..identity import aws_files, config_path, fingerprint, identity_env, read_file
 
     extra = [
         ("kubelet:role", role),
@@ -311,8 +311,8 @@ def assume_role_with_web_identity(
     from botocore import UNSIGNED
     from botocore.config import Config
 
-    from . import ecr
-    from .errors import DENIED, TokenUnavailable
+    from .. import ecr
+    from ..errors import DENIED, TokenUnavailable
 
     params: dict[str, Any] = {
         "RoleArn": role,
@@ -354,7 +354,7 @@ def web_identity_fetch(settings: Settings, role: str, token: str, account: Servi
     """Fetch with the role's credentials, assumed with the pod's token."""
 
     def fetch(registry: Registry) -> Token:
-        from . import ecr
+        from .. import ecr
 
         session = session_name(settings, account)
         log.debug("web identity %s as %s/%s", role, account.namespace, account.name)
@@ -370,8 +370,8 @@ def _role(request: Request, registry: Registry, environ: Mapping[str, str]) -> t
     Settings are parsed only here, on service-account requests: they name the STS region, the
     session name and the lifetime, and the role when no annotation does.
     """
-    from . import config
-    from .errors import CONFIG, TokenUnavailable
+    from .. import config
+    from ..errors import CONFIG, TokenUnavailable
 
     try:
         settings = config.settings_for(config.load(environ), registry)
@@ -392,7 +392,7 @@ def _role(request: Request, registry: Registry, environ: Mapping[str, str]) -> t
 
 
 def _cache(environ: Mapping[str, str]) -> TokenCache | None:
-    from .cache import TokenCache, default_dir, disabled
+    from ..cache import TokenCache, default_dir, disabled
 
     directory = default_dir(environ)
     if directory is None or disabled(environ):
@@ -402,9 +402,9 @@ def _cache(environ: Mapping[str, str]) -> TokenCache | None:
 
 def serve(request: Request, environ: Mapping[str, str], now: float) -> dict[str, Any]:
     """The response for a request; raises TokenUnavailable or RequestError when there is none."""
-    from .errors import NO_CREDENTIALS, TokenUnavailable
-    from .registry import parse
-    from .tokens import Resolver, configured_fetch
+    from ..errors import NO_CREDENTIALS, TokenUnavailable
+    from ..registry import parse
+    from ..tokens import Resolver, configured_fetch
 
     key, host = image_registry(request.image)
     registry = parse(host) if host else None
@@ -419,7 +419,7 @@ def serve(request: Request, environ: Mapping[str, str], now: float) -> dict[str,
         identity = sa_identity(environ, role, account, request.annotations)
         fetch = web_identity_fetch(settings, role, request.token, account)
     else:
-        from .identity import current
+        from ..identity import current
 
         identity, fetch = current(environ), configured_fetch(environ)
     try:
@@ -468,7 +468,7 @@ def _read_stdin() -> bytes:
 
 def _fail(message: str, environ: Mapping[str, str], token: str, stderr: TextIO) -> int:
     """Exactly one line on stderr, with no secret of the environment nor the pod's token."""
-    from .errors import redact
+    from ..errors import redact
 
     line = redact(protocol.one_line(message), environ)
     if len(token) >= 8:
@@ -529,7 +529,7 @@ def run(argv: list[str], environ: Mapping[str, str]) -> int:
     """
     import io
 
-    from .cache import default_dir
+    from ..cache import default_dir
 
     log.configure(default_dir(environ), environ.get(log.LEVEL_ENV))
     stderr, held = sys.stderr, io.StringIO()
@@ -569,7 +569,7 @@ def _run(argv: list[str], environ: Mapping[str, str], stderr: TextIO) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Exception as exc:
-        from .errors import TokenUnavailable
+        from ..errors import TokenUnavailable
 
         if isinstance(exc, TokenUnavailable):
             return _fail(f"ecrpy: {exc}", environ, token, stderr)

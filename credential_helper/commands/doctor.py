@@ -16,10 +16,11 @@ import time
 from collections.abc import Mapping
 from typing import Any, NamedTuple, TextIO
 
-from . import __version__, cache, config, configure, docker_config, identity, log, registry
-from .deadline import Deadline
-from .errors import TokenUnavailable
-from .tokens import TIMEOUT_ENV, timeout_from
+from .. import __version__, cache, config, docker_config, identity, log, registry
+from ..deadline import Deadline
+from ..errors import TokenUnavailable
+from ..tokens import TIMEOUT_ENV, timeout_from
+from . import configure
 
 SKEW_LIMIT = 300.0  # AWS refuses signatures more than 15 minutes off; warn well before
 
@@ -114,7 +115,7 @@ def _registry_checks(
     host: str, loaded: config.Config, deadline: float
 ) -> tuple[list[Check], float | None]:
     """Identity, caller and token for one registry; and the clock skew AWS's reply showed."""
-    from . import ecr
+    from .. import ecr
 
     found = registry.parse(host)
     if found is None:
@@ -152,7 +153,7 @@ def _registry_checks(
 
 
 def _fix_for(exc: TokenUnavailable) -> str:
-    from .errors import CONFIG, DENIED, NETWORK, NO_CREDENTIALS
+    from ..errors import CONFIG, DENIED, NETWORK, NO_CREDENTIALS
 
     return {
         NO_CREDENTIALS: "set AWS_PROFILE or keys, renew the session (aws sso login), or use a role",

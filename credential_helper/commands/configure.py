@@ -15,7 +15,7 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-from . import docker_config, protocol, registry
+from .. import docker_config, protocol, registry
 
 PROGRAM = "docker-credential-ecrpy"
 
