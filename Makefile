@@ -4,17 +4,30 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-LINTED := credential_helper tests fakeaws fuzz $(wildcard benchmarks)
+LINTED := credential_helper tests fakeaws fuzz tools $(wildcard benchmarks)
 
-.PHONY: demo test lint bench e2e fuzz clean
+.PHONY: demo test lint bench e2e fuzz dist clean FORCE
 
-$(STAMP): pyproject.toml
+# The package is installed in setuptools' "strict" editable mode: a tree of links to the sources
+# under build/, on sys.path through a plain .pth line. Edits show at once; the default mode's
+# import-hook finder would load re, typing and pathlib into every interpreter start and blur what
+# ecrpy costs. A link tree does not see new modules, so the install is redone whenever the set of
+# the package's files changes (FILES records it).
+PACKAGE_FILES := $(sort $(shell find credential_helper -name '*.py' 2>/dev/null))
+FILES := $(VENV)/.package-files
+
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# compat mode: a plain path in a .pth file. The default editable finder imports re,
-	# typing and pathlib into every interpreter start, which would blur what ecrpy costs.
-	$(BIN)/python -m pip install --quiet -e '.[test,lint]' --config-settings editable_mode=compat
+
+$(FILES): FORCE | $(BIN)/python
+	@echo '$(PACKAGE_FILES)' | cmp -s - $@ || echo '$(PACKAGE_FILES)' > $@
+
+$(STAMP): pyproject.toml $(FILES) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,lint,dist]' --config-settings editable_mode=strict
 	touch $(STAMP)
+
+FORCE:
 
 demo: $(STAMP)
 	$(BIN)/python -m fakeaws.demo
@@ -42,5 +55,14 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 
+# The release artefacts: sdist and wheel in dist/, checked as PyPI checks them (twine) and for
+# what the wheel holds (the package and its metadata, no tests or fakes); then the wheel is
+# installed with pipx, as a user would, and must answer like the checkout.
+dist: $(STAMP)
+	rm -rf dist build/lib
+	$(BIN)/python -m build --outdir dist . >/dev/null
+	$(BIN)/twine check --strict dist/*
+	$(BIN)/python tools/check_dist.py dist
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .fuzz-corpus
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .fuzz-corpus

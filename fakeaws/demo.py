@@ -21,7 +21,10 @@ from .server import Server
 REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 
 
-def helper_path() -> str:
+def helper_path(given: str | None = None) -> str:
+    """The helper to run: ``--helper PATH`` (installed elsewhere), else the installed one."""
+    if given:
+        return given
     beside = os.path.join(os.path.dirname(sys.executable), "docker-credential-ecrpy")
     found = beside if os.path.exists(beside) else shutil.which("docker-credential-ecrpy")
     if not found:
@@ -41,8 +44,12 @@ def run_get(helper: str, env: dict[str, str]) -> tuple[float, subprocess.Complet
     return time.perf_counter() - start, result
 
 
-def main() -> int:
-    helper = helper_path()
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m fakeaws.demo", description=__doc__)
+    parser.add_argument("--helper", help="the docker-credential-ecrpy to run (default: installed)")
+    helper = helper_path(parser.parse_args(argv).helper)
     with Server() as fake, tempfile.TemporaryDirectory(prefix="ecrpy-demo-") as home:
         env = {
             "PATH": os.environ.get("PATH", ""),

@@ -25,6 +25,7 @@ import difflib
 import json
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -47,7 +48,7 @@ ACCOUNT = "123456789012"
 READER = "me"  # the IAM user whose keys the default world uses
 SHELLS = frozenset({"sh", "bash", "shell"})
 FLAGS = frozenset({"test", "output", "fresh"})
-OPTIONS = frozenset({"exit", "world", "role", "fault", "clock", "file", "home", "bin"})
+OPTIONS = frozenset({"exit", "world", "role", "fault", "clock", "file", "home", "bin", "clone"})
 WORLDS = frozenset({"keys", "session-keys", "none", "instance-role", "web-identity", "container"})
 FAULTS = frozenset({"denied", "invalid-token", "assume-denied"})
 DEFAULT_ROLE = "ecr-push"
@@ -236,7 +237,10 @@ class World:
             {
                 "HOME": str(home),
                 "DOCKER_CONFIG": str(home / ".docker"),
-                "PATH": f"{BIN}:/usr/bin:/bin",
+                # what ``pipx install`` put in ~/.local/bin wins, as on a reader's machine
+                "PATH": f"{home}/.local/bin:{BIN}:/usr/bin:/bin",
+                # a reader's pip has a cache; the sandbox borrows this machine's
+                "PIP_CACHE_DIR": str(Path.home() / ".cache" / "pip"),
                 "LANG": "C.UTF-8",
             }
         )
@@ -346,8 +350,22 @@ class Ran:
     output: str
 
 
+def clone(target: Path) -> None:
+    """What ``git clone`` of the project gives a reader: the tracked files of this checkout."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+
+
 def run_block(block: Block, world: World, sandbox: Sandbox) -> Ran:
     env = world.environment(block, sandbox.root, sandbox.home)
+    if "clone" in block.options and not (sandbox.home / block.options["clone"]).exists():
+        clone(sandbox.home / block.options["clone"])
     result = subprocess.run(
         ["bash", "-c", "set -euo pipefail\n" + block.text],
         cwd=sandbox.home,
@@ -355,7 +373,7 @@ def run_block(block: Block, world: World, sandbox: Sandbox) -> Ran:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        timeout=120,
+        timeout=300 if "clone" in block.options else 120,  # a pipx install builds a venv
         check=False,
     )
     return Ran(result.returncode, result.stdout.decode("utf-8", "replace"))
@@ -458,7 +476,8 @@ def normalise(
         text = text.replace(str(BIN), shown_bin).replace(str(home), shown_home)
     for pattern, replacement in NORMALISE:
         text = pattern.sub(replacement, text)
-    lines = [line.replace("\t", "    ").rstrip() for line in text.splitlines()]
+    # Exact but for trailing blanks: a tab the program writes is a tab on the page.
+    lines = [line.rstrip() for line in text.splitlines()]
     return "\n".join(lines).strip("\n")
 
 
