@@ -27,27 +27,47 @@ PROGRAM = "docker-credential-ecrpy"
 TOOL_WORDS = ("configure", "doctor", "whoami", "kubelet-provider")
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
+DOCS = "https://github.com/ecrpy/ecrpy/tree/main/docs#readme"  # pyproject's Documentation URL
+
 HELP = f"""{protocol.usage(PROGRAM)}
 
 Docker credential helper for Amazon ECR. Docker runs it; you name it in ~/.docker/config.json:
 
     {{"credHelpers": {{"123456789012.dkr.ecr.eu-west-1.amazonaws.com": "ecrpy"}}}}
 
-  get      read a registry URL on stdin, print its credentials as JSON
+Docker's protocol (Docker runs these; the registry URL comes on stdin):
+  get      print the registry's credentials as JSON (an ECR token, cached per AWS identity)
   store    accepted for ECR registries (docker login); ecrpy fetches tokens itself
-  erase    drop the cached tokens of the registry read on stdin (docker logout)
+  erase    drop the cached tokens of the registry (docker logout)
   list     print the registries with a cached, unexpired token for the current AWS identity
   version  print the version
-  configure [REGISTRY ...]
-           add ecrpy to Docker's config.json for these registries (--help for more)
-  doctor   check the whole set-up, with the fix for each problem (--json for machines)
-  whoami REGISTRY [--check]
-           which settings, AWS profile and role serve REGISTRY; --check asks AWS too
-  kubelet-provider
-           serve the kubelet's image credential provider protocol (docs/kubernetes.md)
 
-Environment: AWS_PROFILE and the rest of the AWS SDK settings choose the identity;
-AWS_ECR_CACHE_DIR, AWS_ECR_DISABLE_CACHE and ECRPY_LOG_LEVEL are described in docs/."""
+Tools around it (each takes --help):
+  configure [REGISTRY ...]   add ecrpy to Docker's config.json for these registries
+  doctor                     check the whole set-up, with the fix for each problem
+  whoami REGISTRY [--check]  which settings, AWS profile and role serve REGISTRY
+  kubelet-provider           serve the kubelet's image credential provider protocol
+
+Environment:
+  AWS_PROFILE, AWS_ACCESS_KEY_ID, ... the AWS SDK's own settings choose the identity
+  ECRPY_CONFIG           the settings file (default ~/.config/ecrpy/config.toml)
+  AWS_ECR_CACHE_DIR      the token cache and log (default ~/.cache/ecrpy)
+  AWS_ECR_DISABLE_CACHE  set to true: fetch a token on every get, cache nothing
+  ECRPY_LOG_LEVEL        debug, info, warning (default), error
+  ECRPY_TIMEOUT          seconds a token fetch may take in all (default 20)
+
+Documentation: {DOCS}"""
+
+
+def usage_error(problem: str) -> str:
+    """What a person who typed a wrong word reads: the word, every command, where help is.
+
+    The protocol's usage line stays first, as docker-credential-helpers prints it."""
+    return (
+        f"{PROGRAM}: {problem}\n{protocol.usage(PROGRAM)}\n"
+        f"Tools: {', '.join(TOOL_WORDS)}\n"
+        f"Run '{PROGRAM} --help' for what each command does."
+    )
 
 
 def _fail(line: str, quiet: bool = False) -> None:
@@ -68,7 +88,7 @@ def read_stdin() -> bytes:
         return b""
     data: bytes = stream.read(protocol.MAX_INPUT + 1)
     if len(data) > protocol.MAX_INPUT:
-        raise HelperError(f"input too long: more than {protocol.MAX_INPUT} bytes on stdin")
+        raise HelperError(f"ecrpy: input too long: more than {protocol.MAX_INPUT} bytes on stdin")
     return data
 
 
@@ -175,9 +195,15 @@ def run(argv: list[str], environ: Mapping[str, str]) -> int:
         return EXIT_OK
     if argv[0] in TOOL_WORDS:
         return _tool(argv, environ)
-    command = COMMANDS.get(argv[0]) if len(argv) == 1 else None
-    if command is None:
-        sys.stdout.write(protocol.usage(PROGRAM) + "\n")
+    command = COMMANDS.get(argv[0])
+    if command is None or len(argv) > 1:
+        if not argv[0]:
+            problem = "no command given"
+        elif command is None:
+            problem = f"unknown command '{protocol.one_line(argv[0])[:80]}'"
+        else:
+            problem = f"'{argv[0]}' takes no arguments (the registry comes on stdin)"
+        sys.stdout.write(usage_error(problem) + "\n")
         return EXIT_ERROR
     try:
         answer = command(environ)

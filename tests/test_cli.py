@@ -392,11 +392,48 @@ def test_help(helper: Helper, env: dict[str, str], args: list[str]) -> None:
     assert result.returncode == 0 and "credHelpers" in result.stdout
 
 
-@pytest.mark.parametrize("args", [[], ["fetch"], ["get", "extra"], ["GET"], [""]])
-def test_anything_else_prints_usage(helper: Helper, env: dict[str, str], args: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        ([], "no command given"),
+        ([""], "no command given"),
+        (["fetch"], "unknown command 'fetch'"),
+        (["GET"], "unknown command 'GET'"),
+        (["get", "extra"], "'get' takes no arguments (the registry comes on stdin)"),
+        (["bad\nword"], "unknown command 'bad word'"),
+    ],
+)
+def test_anything_else_names_the_word_and_lists_every_command(
+    helper: Helper, env: dict[str, str], args: list[str], problem: str
+) -> None:
+    from credential_helper.commands import COMMANDS
+
     result = helper.run(*args, stdin=REGISTRY, env=env)
     assert result.returncode == 1
-    assert result.stdout == "Usage: docker-credential-ecrpy <store|get|erase|list|version>\n"
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"docker-credential-ecrpy: {problem}"
+    assert lines[1] == "Usage: docker-credential-ecrpy <store|get|erase|list|version>"
+    assert lines[2] == "Tools: " + ", ".join(COMMANDS)
+    assert lines[3] == "Run 'docker-credential-ecrpy --help' for what each command does."
+
+
+def test_help_lists_every_command_the_variables_and_the_documentation_url(
+    helper: Helper, env: dict[str, str]
+) -> None:
+    import tomllib
+    from pathlib import Path
+
+    from credential_helper import cli
+    from credential_helper.commands import COMMANDS
+
+    result = helper.run("--help", env=env)
+    for word in [w for w in [*cli.COMMANDS, *COMMANDS] if not w.startswith("-")]:
+        assert f"\n  {word} " in result.stdout, word
+    for variable in ("ECRPY_CONFIG", "AWS_ECR_CACHE_DIR", "AWS_ECR_DISABLE_CACHE", "ECRPY_TIMEOUT"):
+        assert variable in result.stdout
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert result.stdout.rstrip().endswith(project["project"]["urls"]["Documentation"])
+    assert "docs/" not in result.stdout.replace(project["project"]["urls"]["Documentation"], "")
 
 
 def test_python_dash_m_works_like_the_script(

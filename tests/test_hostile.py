@@ -41,7 +41,7 @@ def assert_clean(result: subprocess.CompletedProcess[str], *hidden: str) -> None
         (b"\xc3\x28" + REGISTRY.encode(), NOT_FOUND),  # invalid UTF-8
         (json.dumps({"ServerURL": REGISTRY}).encode(), NOT_FOUND),  # JSON where a URL belongs
         (b"\r\n\t \r\n", "no credentials server URL\n"),
-        (b"a" * 70_000, "input too long: more than 65536 bytes on stdin\n"),
+        (b"a" * 70_000, "ecrpy: input too long: more than 65536 bytes on stdin\n"),
     ],
 )
 def test_broken_stdin_gets_the_protocol_answer(
