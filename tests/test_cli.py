@@ -420,8 +420,9 @@ def test_anything_else_names_the_word_and_lists_every_command(
 def test_help_lists_every_command_the_variables_and_the_documentation_url(
     helper: Helper, env: dict[str, str]
 ) -> None:
-    import tomllib
     from pathlib import Path
+
+    import tomllib
 
     from credential_helper import cli
     from credential_helper.commands import COMMANDS
