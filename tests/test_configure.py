@@ -204,7 +204,10 @@ def test_with_no_argument_and_no_terminal_it_asks_for_yes(
 
 def test_not_an_ecr_registry(helper: Helper, docker_env: dict[str, str]) -> None:
     result = helper.run("configure", "ghcr.io/me/app", env=docker_env)
-    assert result.returncode == 1 and "not an Amazon ECR registry" in result.stdout
+    assert result.returncode == 1
+    assert result.stdout == "ecrpy: ghcr.io is not an Amazon ECR registry\n"
+    whoami = helper.run("whoami", "ghcr.io/me/app", env=docker_env)
+    assert whoami.stdout == result.stdout  # one wording for every tool
     assert not config_file(docker_env).exists()
 
 
@@ -234,8 +237,33 @@ def test_doctor_on_a_healthy_world(
     code, checks, text = doctor(helper, docker_env)
     assert code == 0, text
     assert checks[REGISTRY]["ok"] and "token obtainable" in str(checks[REGISTRY]["detail"])
-    assert "✗" not in text and text.count("✔") == len(checks)
+    assert "✗" not in text and "\N{EN DASH}" not in text and text.count("✔") == len(checks)
+    assert all(c["status"] == "ok" for c in checks.values())
     assert "123456789012-auth-token" not in text
+
+
+def test_doctor_with_no_docker_config_still_checks_the_aws_identity(
+    helper: Helper, docker_env: dict[str, str], fake: FakeAWS
+) -> None:
+    code, checks, text = doctor(helper, docker_env)
+    assert code == 1, text  # no Docker config is a problem; the rest is still looked at
+    assert checks["AWS identity"]["ok"] is True, text
+    assert "caller arn:aws:" in str(checks["AWS identity"]["detail"])
+    assert checks["clock"]["ok"] is True and "within" in str(checks["clock"]["detail"])
+    assert fake.count("GetCallerIdentity") >= 1
+
+
+def test_doctor_shows_a_check_it_could_not_make_as_not_made(
+    helper: Helper, docker_env: dict[str, str]
+) -> None:
+    del docker_env["AWS_ACCESS_KEY_ID"], docker_env["AWS_SECRET_ACCESS_KEY"]
+    code, checks, text = doctor(helper, docker_env)
+    assert code == 1
+    assert checks["AWS identity"]["ok"] is False
+    assert "set AWS_PROFILE" in str(checks["AWS identity"]["fix"])
+    assert checks["clock"]["ok"] is None and checks["clock"]["status"] == "not made"
+    assert "\N{EN DASH} clock: not compared: no reply from AWS to compare with" in text
+    assert "✔ clock" not in text
 
 
 @pytest.mark.parametrize(
@@ -289,10 +317,12 @@ def test_doctor_names_each_problem_and_its_fix(
         config_file(docker_env).write_text("{ not json")
     code, checks, text = doctor(helper, docker_env)
     assert code == 1, text
-    failed = [c for c in checks.values() if not c["ok"]]
+    failed = [c for c in checks.values() if c["ok"] is False]
     if check is not None:
-        assert check in checks and not checks[check]["ok"], text
+        assert check in checks and checks[check]["ok"] is False, text
         assert fix in str(checks[check]["fix"]), checks[check]
     else:
         assert failed and any(fix in str(c["fix"]) for c in failed), text
     assert "fix: " in text and "Traceback" not in text
+    for line in text.splitlines():  # a fix is an instruction, never a warning
+        assert not line.strip().startswith("fix: warning"), line

@@ -16,3 +16,10 @@ COMMANDS = {
     "whoami": "whoami",
     "kubelet-provider": "kubelet",
 }
+
+
+def not_ecr(name: str) -> str:
+    """The one wording every tool uses for a name that is not an ECR registry."""
+    from ..protocol import one_line
+
+    return f"ecrpy: {one_line(name)} is not an Amazon ECR registry"

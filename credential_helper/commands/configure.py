@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from .. import docker_config, protocol, registry
+from . import not_ecr
 
 PROGRAM = "docker-credential-ecrpy"
 
@@ -49,7 +50,7 @@ def _wanted(args: argparse.Namespace, out: TextIO) -> list[str] | None:
     for reference in args.registries:
         host = protocol.hostname(reference)
         if registry.parse(host) is None:
-            out.write(f"ecrpy: {host or reference!r} is not an Amazon ECR registry\n")
+            out.write(not_ecr(host or reference) + "\n")
             return None
         hosts.append(host)
     if args.account or args.region:
@@ -76,16 +77,22 @@ def _confirm(hosts: list[str], args: argparse.Namespace, out: TextIO, stdin: Tex
     return stdin.readline().strip().lower() in ("", "y", "yes")
 
 
-def path_warning(environ: Mapping[str, str]) -> str | None:
-    """Why Docker would not find the helper, and how to fix it; None when it would."""
+def path_fix(environ: Mapping[str, str]) -> str | None:
+    """What to do so that Docker finds the helper by name; None when it already would."""
     if shutil.which(PROGRAM, path=environ.get("PATH")):
         return None
     here = os.path.dirname(os.path.abspath(sys.argv[0])) if sys.argv and sys.argv[0] else ""
-    hint = f'export PATH="{here}:$PATH"' if here else "pipx ensurepath"
-    return (
-        f"warning: {PROGRAM} is not on your PATH, and Docker runs it by that name: "
-        f"add its directory, e.g. `{hint}` (or `pipx ensurepath`)"
-    )
+    if not here:
+        return "run `pipx ensurepath`, or add the helper's directory to PATH"
+    return f'add its directory to PATH: `export PATH="{here}:$PATH"` (or `pipx ensurepath`)'
+
+
+def path_warning(environ: Mapping[str, str]) -> str | None:
+    """Why Docker would not find the helper, and how to fix it; None when it would."""
+    fix = path_fix(environ)
+    if fix is None:
+        return None
+    return f"warning: {PROGRAM} is not on your PATH, and Docker runs it by that name: {fix}"
 
 
 def run(

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, TextIO
 
 from .. import __version__, cache, config, docker_config, identity, log, registry
 from ..deadline import Deadline
-from ..errors import TokenUnavailable
+from ..errors import NO_CREDENTIALS, TokenUnavailable
 from ..tokens import TIMEOUT_ENV, timeout_from
 from . import configure
 
@@ -26,10 +26,20 @@ SKEW_LIMIT = 300.0  # AWS refuses signatures more than 15 minutes off; warn well
 
 
 class Check(NamedTuple):
+    """One line of the report. ``ok`` is None for a check that could not be made: it is shown
+    as not made, with why, never as a pass."""
+
     name: str
-    ok: bool
+    ok: bool | None
     detail: str
     fix: str = ""
+
+    @property
+    def status(self) -> str:
+        return {True: "ok", False: "problem", None: "not made"}[self.ok]
+
+
+MARKS = {True: "✔", False: "✗", None: "–"}  # noqa: RUF001 (an en dash: "not made")
 
 
 def _helper_on_path(environ: Mapping[str, str]) -> Check:
@@ -42,7 +52,7 @@ def _helper_on_path(environ: Mapping[str, str]) -> Check:
         "helper on PATH",
         False,
         f"{configure.PROGRAM} is not on PATH, so Docker cannot run it",
-        configure.path_warning(environ) or "",
+        configure.path_fix(environ) or "",
     )
 
 
@@ -152,8 +162,44 @@ def _registry_checks(
     ], skew
 
 
+def _aws_identity(
+    loaded: config.Config | None, environ: Mapping[str, str]
+) -> tuple[Check, float | None]:
+    """The AWS identity in force when no registry uses ecrpy yet (STS GetCallerIdentity).
+
+    Without it a machine with no Docker config would never have its credentials looked at, and
+    the first pull would be the first to find out they are missing."""
+    from .. import ecr
+
+    name = "AWS identity"
+    if loaded is None:
+        return Check(name, None, "not checked: the ecrpy settings file does not load"), None
+    profile = environ.get("AWS_PROFILE") or None
+    region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    try:
+        with Deadline(timeout_from(environ.get(TIMEOUT_ENV)), "checking the AWS identity"):
+            if ecr._session(profile).get_credentials() is None:
+                message = "no AWS credentials found (no profile, keys, SSO session or role)"
+                fix = _fix_for(TokenUnavailable(message, NO_CREDENTIALS))
+                return Check(name, False, message, fix), None
+            sts = ecr._client("sts", region, False, False, profile)
+            caller = sts.get_caller_identity()
+    except TokenUnavailable as exc:
+        return Check(name, False, str(exc), _fix_for(exc)), None
+    except Exception as exc:
+        from ..registry import parse
+
+        placeholder = parse(f"000000000000.dkr.ecr.{region}.amazonaws.com")
+        if placeholder is None:
+            return Check(name, False, f"{type(exc).__name__}", "check the AWS configuration"), None
+        message, kind = ecr.explain(exc, placeholder)
+        return Check(name, False, message, _fix_for(TokenUnavailable(message, kind))), None
+    skew = ecr.clock_skew(caller, time.time())
+    return Check(name, True, f"caller {caller['Arn']} (no registry checked)"), skew
+
+
 def _fix_for(exc: TokenUnavailable) -> str:
-    from ..errors import CONFIG, DENIED, NETWORK, NO_CREDENTIALS
+    from ..errors import CONFIG, DENIED, NETWORK
 
     return {
         NO_CREDENTIALS: "set AWS_PROFILE or keys, renew the session (aws sso login), or use a role",
@@ -204,7 +250,7 @@ def _cache_dir(environ: Mapping[str, str]) -> Check:
 
 def _clock(skews: list[float]) -> Check:
     if not skews:
-        return Check("clock", True, "not compared: no AWS reply")
+        return Check("clock", None, "not compared: no reply from AWS to compare with")
     worst = max(skews, key=abs)
     if abs(worst) > SKEW_LIMIT:
         return Check(
@@ -231,6 +277,11 @@ def checks(environ: Mapping[str, str]) -> list[Check]:
             result += found
             if skew is not None:
                 skews.append(skew)
+    if not hosts:  # no registry check asked AWS: still say whose credentials are in force
+        check, skew = _aws_identity(loaded, environ)
+        result.append(check)
+        if skew is not None:
+            skews.append(skew)
     result.append(_cache_dir(environ))
     result.append(_clock(skews))
     level = environ.get(log.LEVEL_ENV) or "warning"
@@ -253,18 +304,18 @@ def run(argv: list[str], environ: Mapping[str, str], out: TextIO = sys.stdout) -
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
     found = checks(environ)
-    ok = all(check.ok for check in found)
+    ok = all(check.ok is not False for check in found)
     if args.json:
         payload: dict[str, Any] = {
             "ok": ok,
             "version": __version__,
-            "checks": [check._asdict() for check in found],
+            "checks": [{**check._asdict(), "status": check.status} for check in found],
         }
         out.write(json.dumps(payload, indent=2) + "\n")
     else:
         out.write(f"ecrpy {__version__} doctor\n")
         for check in found:
-            out.write(f"{'✔' if check.ok else '✗'} {check.name}: {check.detail}\n")
-            if not check.ok and check.fix:
+            out.write(f"{MARKS[check.ok]} {check.name}: {check.detail}\n")
+            if check.ok is False and check.fix:
                 out.write(f"    fix: {check.fix}\n")
     return 0 if ok else 1

@@ -15,6 +15,7 @@ from typing import TextIO
 
 from .. import cache, config, identity, protocol, registry, tokens
 from ..errors import TokenUnavailable
+from . import not_ecr
 
 
 def _when(epoch: float) -> str:
@@ -47,7 +48,7 @@ def run(argv: list[str], environ: Mapping[str, str], out: TextIO = sys.stdout) -
 
     reg = registry.parse(protocol.hostname(args.registry))
     if reg is None:
-        out.write(f"ecrpy: {protocol.hostname(args.registry)} is not an Amazon ECR registry\n")
+        out.write(not_ecr(protocol.hostname(args.registry)) + "\n")
         return 1
     try:
         settings = config.settings_for(config.load(environ), reg)
