@@ -212,9 +212,9 @@ class ContainersTool:
         self.program, self.user, self.namespace = program, user, namespace
         self.binds, self.options = binds, options
 
-    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def __call__(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         argv = [self.program, *self.options, *args]
-        return world.run(self.namespace.command(argv, self.binds), self.user.env)
+        return world.run(self.namespace.command(argv, self.binds), self.user.env, stdin)
 
     def ok(self, *args: str) -> subprocess.CompletedProcess[str]:
         result = self(*args)

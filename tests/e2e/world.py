@@ -56,6 +56,8 @@ PACKAGES = {
     "htpasswd": "apache2-utils",
     "unshare": "util-linux",
     "mount": "mount",
+    "buildah": "buildah",
+    "docker-compose": "docker-compose",
 }
 TIMEOUT = 120.0  # seconds for any one client command
 # What every e2e test needs (registry, htpasswd file, private /etc/hosts), then each client's own.
@@ -63,6 +65,8 @@ WORLD = ("docker-registry", "htpasswd", "unshare", "mount")
 DOCKER = (*WORLD, "dockerd", "docker")
 SKOPEO = (*WORLD, "skopeo")
 PODMAN = (*WORLD, "podman")
+BUILDAH = (*WORLD, "buildah")
+COMPOSE = (*DOCKER, "docker-compose")
 
 
 def require(*programs: str) -> None:
