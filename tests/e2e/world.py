@@ -86,6 +86,19 @@ def require(*programs: str) -> None:
     pytest.skip(message)
 
 
+def require_python(*modules: str) -> None:
+    """Like :func:`require`, for Python packages of the ``test`` extra (pyproject.toml)."""
+    import importlib.util
+
+    missing = [name for name in modules if importlib.util.find_spec(name) is None]
+    if not missing:
+        return
+    message = f"e2e: not installed: {', '.join(missing)} (pip install -e '.[test]')"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message + " (CI=true: the test extra must bring it)", pytrace=False)
+    pytest.skip(message)
+
+
 def run(
     argv: Sequence[str],
     env: Mapping[str, str],
