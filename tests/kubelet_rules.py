@@ -146,7 +146,7 @@ def parse_schemeless_url(text: str) -> SchemelessURL:
     authority, slash, path = rest.partition("/")
     host = authority.rpartition("@")[2]
     if host.startswith("["):
-        end = host.find("]")
+        end = host.rfind("]")
         if end == -1:
             raise ValueError(f"missing ']' in host: {text!r}")
         after = host[end + 1 :]
@@ -318,7 +318,7 @@ def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _no_constant(name: str) -> None:
-    raise PluginError(f"invalid character in JSON: {name}")  # Go has no NaN or Infinity
+    raise PluginError(f"invalid JSON: {name} (Go has no NaN or Infinity)")
 
 
 def decode_json(data: bytes) -> Any:

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from credential_helper.commands import kubelet
 from credential_helper.registry import parse
@@ -37,6 +36,7 @@ from tests.kubelet_rules import (
     Kubelet,
     PluginError,
     check_response,
+    load_yaml,
     parse_go_duration,
     urls_match,
 )
@@ -68,7 +68,7 @@ ROLE = kubelet.ROLE_ANNOTATION
 
 def docs_yaml() -> list[Any]:
     blocks = re.findall(r"```yaml\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.S)
-    return [yaml.safe_load(block) for block in blocks]
+    return [load_yaml(block) for block in blocks]  # strict: a key given twice fails
 
 
 def docs_config() -> dict[str, Any]:

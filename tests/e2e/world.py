@@ -50,6 +50,7 @@ NOT_FOUND = "credentials not found in native keychain"
 PACKAGES = {
     "dockerd": "docker.io",
     "docker": "docker.io",
+    "/usr/bin/docker": "docker.io",  # Debian's CLI (20.10) by path: BuildKit built in
     "docker-registry": "docker-registry",
     "skopeo": "skopeo",
     "podman": "podman",
