@@ -1,4 +1,5 @@
-"""Cold and warm rounds of a client's commands, counted: helper executions and token requests.
+"""Cold and warm rounds of a client's commands, counted: helper executions and token requests;
+and the set-up a cold round starts from (a base image in the registry, a build context).
 
 Every client test runs its commands twice for one user: cold (empty token cache) and warm (the
 token the first round cached). Cold, ecrpy asks ECR once whatever the client does; warm, never.
@@ -13,12 +14,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from fakeaws.server import FakeAWS
 
-from .conftest import User
+from .conftest import DockerCLI, User
 
 COUNTS_ENV = "ECRPY_E2E_COUNTS"
 
@@ -66,3 +69,27 @@ def _report(counted: Round) -> None:
     test = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ", 1)[0]
     with open(target, "a", encoding="utf-8") as handle:
         handle.write(json.dumps({"test": test, **asdict(counted)}) + "\n")
+
+
+def helpers_for(user: User, hosts: Iterable[str]) -> None:
+    """The user's Docker config sends exactly these registries to ecrpy."""
+    user.configure_docker({"credHelpers": dict.fromkeys(hosts, "ecrpy")})
+
+
+def publish(docker: DockerCLI, user: User, rootfs_tar: Path, image: str) -> str:
+    """``image`` in the registry and not on the daemon; then ecrpy's token cache and the trace
+    emptied, so that what follows starts cold. Returns what the push printed."""
+    docker.ok("import", str(rootfs_tar), image)
+    pushed = docker.ok("push", image).stdout
+    docker.ok("rmi", image)
+    shutil.rmtree(user.cache_dir)
+    user.trace.unlink()
+    return pushed
+
+
+def build_context(directory: Path, base: str, client: str) -> Path:
+    """A build context whose Dockerfile starts ``FROM base`` and adds one file."""
+    directory.mkdir(parents=True)
+    (directory / "Dockerfile").write_text(f"FROM {base}\nCOPY extra.txt /extra.txt\n")
+    (directory / "extra.txt").write_text(f"built by {client}\n")
+    return directory

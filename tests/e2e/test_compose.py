@@ -5,7 +5,6 @@ Compose 1.29 is Python on the Docker SDK: it reads ``credHelpers`` and runs the 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -34,16 +33,10 @@ def test_compose_build_push_and_pull_through_ecrpy(
     rootfs_tar: Path,
     tmp_path: Path,
 ) -> None:
-    user.configure_docker({"credHelpers": {world.REGISTRY: "ecrpy"}})
-    docker.ok("import", str(rootfs_tar), BASE)
-    docker.ok("push", BASE)
-    docker.ok("rmi", BASE)
-    shutil.rmtree(user.cache_dir)
-    user.trace.unlink()
+    rounds.helpers_for(user, [world.REGISTRY])
+    rounds.publish(docker, user, rootfs_tar, BASE)
     project = tmp_path / "project"
-    (project / "app").mkdir(parents=True)
-    (project / "app" / "Dockerfile").write_text(f"FROM {BASE}\nCOPY extra.txt /extra.txt\n")
-    (project / "app" / "extra.txt").write_text("built by docker-compose\n")
+    rounds.build_context(project / "app", BASE, "docker-compose")
     (project / "docker-compose.yml").write_text(
         f'version: "3.8"\nservices:\n  app:\n    image: {SERVICE}\n    build: ./app\n'
     )
@@ -70,7 +63,6 @@ def test_compose_build_push_and_pull_through_ecrpy(
     seen = ecr_registry.accesses(mark)
     assert world.Access("PUT", "/v2/e2e/compose-app/manifests/1", authorized=True) in seen, seen
     for repo in ("compose-base", "compose-app"):
-        manifest = f"/v2/e2e/{repo}/manifests/1"
-        assert any(a.authorized and a.uri == manifest and a.method in ("GET", "HEAD") for a in seen)
+        assert ecr_registry.read(f"/v2/e2e/{repo}/manifests/1", mark), seen
     assert all(run.stdin == world.REGISTRY and run.code == 0 for run in user.helper_runs())
     assert world.stored_secrets(user.docker_config) == {}

@@ -9,7 +9,6 @@ over its session only for the registries the build pulls from.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -32,21 +31,12 @@ def other_registries(count: int) -> list[str]:
 
 @pytest.fixture
 def build_context(tmp_path: Path) -> Path:
-    context = tmp_path / "context"
-    context.mkdir()
-    (context / "Dockerfile").write_text(f"FROM {BASE}\nCOPY extra.txt /extra.txt\n")
-    (context / "extra.txt").write_text("built by docker build\n")
-    return context
+    return rounds.build_context(tmp_path / "context", BASE, "docker build")
 
 
 @pytest.fixture
 def base_image(docker: DockerCLI, rootfs_tar: Path, user: User) -> str:
-    """The base image in the registry and not on the daemon; ecrpy's cache and trace afresh."""
-    docker.ok("import", str(rootfs_tar), BASE)
-    docker.ok("push", BASE)
-    docker.ok("rmi", BASE)
-    shutil.rmtree(user.cache_dir)
-    user.trace.unlink()
+    rounds.publish(docker, user, rootfs_tar, BASE)
     return BASE
 
 
@@ -61,7 +51,7 @@ def test_classic_builder_pulls_an_ecr_base(
     others: int,
 ) -> None:
     extra = other_registries(others)
-    user.configure_docker({"credHelpers": {host: "ecrpy" for host in [world.REGISTRY, *extra]}})
+    rounds.helpers_for(user, [world.REGISTRY, *extra])
     docker.env["DOCKER_BUILDKIT"] = "0"
     built = f"{world.REGISTRY}/e2e/classic-{others + 1}:1"
     mark = ecr_registry.mark()
@@ -81,9 +71,7 @@ def test_classic_builder_pulls_an_ecr_base(
     assert warm.token_requests == 0, warm
     assert {run.stdin for run in user.helper_runs("get")} == {world.REGISTRY, *extra}
     assert all(run.code == 0 for run in user.helper_runs())
-    pulled = ecr_registry.accesses(mark)
-    manifest = "/v2/e2e/build-base/manifests/1"
-    assert any(a.authorized and a.uri == manifest and a.method in ("GET", "HEAD") for a in pulled)
+    assert ecr_registry.read("/v2/e2e/build-base/manifests/1", mark)
     assert world.stored_secrets(user.docker_config) == {}
 
 
@@ -97,8 +85,7 @@ def test_buildkit_asks_only_for_the_registry_it_pulls_from(
     build_context: Path,
 ) -> None:
     world.require(DEBIAN_DOCKER)
-    extra = other_registries(9)
-    user.configure_docker({"credHelpers": {host: "ecrpy" for host in [world.REGISTRY, *extra]}})
+    rounds.helpers_for(user, [world.REGISTRY, *other_registries(9)])
     buildkit = DockerCLI(user, dockerd, DEBIAN_DOCKER)
     buildkit.env["DOCKER_BUILDKIT"] = "1"
     built = f"{world.REGISTRY}/e2e/buildkit:1"
@@ -115,7 +102,5 @@ def test_buildkit_asks_only_for_the_registry_it_pulls_from(
 
     assert {run.stdin for run in user.helper_runs("get")} == {world.REGISTRY}
     assert all(run.code == 0 for run in user.helper_runs())
-    pulled = ecr_registry.accesses(mark)
-    manifest = "/v2/e2e/build-base/manifests/1"
-    assert any(a.authorized and a.uri == manifest and a.method in ("GET", "HEAD") for a in pulled)
+    assert ecr_registry.read("/v2/e2e/build-base/manifests/1", mark)
     assert world.stored_secrets(user.docker_config) == {}

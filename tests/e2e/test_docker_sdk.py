@@ -8,7 +8,6 @@ user's environment (HOME, PATH with the helper, AWS settings), talking to the te
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -72,16 +71,9 @@ def test_sdk_pull_push_and_build_through_ecrpy(
     tmp_path: Path,
 ) -> None:
     # One entry: images.build, like the classic builder, runs get for every credHelpers entry.
-    user.configure_docker({"credHelpers": {world.REGISTRY: "ecrpy"}})
-    docker.ok("import", str(rootfs_tar), BASE)
-    docker.ok("push", BASE)
-    docker.ok("rmi", BASE)
-    shutil.rmtree(user.cache_dir)
-    user.trace.unlink()
-    context = tmp_path / "context"
-    context.mkdir()
-    (context / "Dockerfile").write_text(f"FROM {BASE}\nCOPY extra.txt /extra.txt\n")
-    (context / "extra.txt").write_text("built by the Docker SDK\n")
+    rounds.helpers_for(user, [world.REGISTRY])
+    rounds.publish(docker, user, rootfs_tar, BASE)
+    context = rounds.build_context(tmp_path / "context", BASE, "the Docker SDK")
     argv = [sys.executable, "-c", PROGRAM, BASE, COPY, BUILT, str(context)]
     mark = ecr_registry.mark()
 
@@ -94,8 +86,7 @@ def test_sdk_pull_push_and_build_through_ecrpy(
     rounds.cold_then_warm(user, fake, program)
 
     seen = ecr_registry.accesses(mark)
-    base = "/v2/e2e/sdk-base/manifests/1"
-    assert any(a.authorized and a.uri == base and a.method in ("GET", "HEAD") for a in seen), seen
+    assert ecr_registry.read("/v2/e2e/sdk-base/manifests/1", mark), seen
     for repo in ("sdk-copy", "sdk-built"):
         assert world.Access("PUT", f"/v2/e2e/{repo}/manifests/1", authorized=True) in seen, seen
     assert all(run.stdin == world.REGISTRY and run.code == 0 for run in user.helper_runs())

@@ -9,7 +9,6 @@ user's CLI on a machine with a private registry does.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -25,12 +24,8 @@ IMAGE = f"{world.REGISTRY}/e2e/inspect:1"
 @pytest.fixture
 def published(docker: DockerCLI, user: User, rootfs_tar: Path) -> str:
     """IMAGE in the registry, not on the daemon; ecrpy's cache and trace afresh. Its digest."""
-    docker.ok("import", str(rootfs_tar), IMAGE)
-    push = docker.ok("push", IMAGE)
-    docker.ok("rmi", IMAGE)
-    shutil.rmtree(user.cache_dir)
-    user.trace.unlink()
-    (digest,) = [w for w in push.stdout.split() if w.startswith("sha256:")]
+    pushed = rounds.publish(docker, user, rootfs_tar, IMAGE)
+    (digest,) = [w for w in pushed.split() if w.startswith("sha256:")]
     return digest
 
 

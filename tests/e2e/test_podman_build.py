@@ -25,10 +25,7 @@ def test_podman_build_from_an_ecr_base_and_push(
 ) -> None:
     base = f"{world.REGISTRY}/e2e/podman-base:1"
     built = f"{world.REGISTRY}/e2e/podman-built:1"
-    context = tmp_path / "context"
-    context.mkdir()
-    (context / "Containerfile").write_text(f"FROM {base}\nCOPY extra.txt /extra.txt\n")
-    (context / "extra.txt").write_text("built by podman build\n")
+    context = rounds.build_context(tmp_path / "context", base, "podman build")
     certs = f"--cert-dir={cert_dir}"
     podman.ok("import", str(rootfs_tar), base)
     mark = ecr_registry.mark()
@@ -43,7 +40,7 @@ def test_podman_build_from_an_ecr_base_and_push(
     rounds.cold_then_warm(user, fake, commands)
 
     seen = ecr_registry.accesses(mark)
-    assert world.Access("GET", "/v2/e2e/podman-base/manifests/1", authorized=True) in seen, seen
+    assert ecr_registry.read("/v2/e2e/podman-base/manifests/1", mark), seen
     assert world.Access("PUT", "/v2/e2e/podman-built/manifests/1", authorized=True) in seen, seen
     assert all(run.stdin == world.REGISTRY and run.code == 0 for run in user.helper_runs())
     assert world.stored_secrets(user.docker_config) == {}

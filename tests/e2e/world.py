@@ -308,6 +308,13 @@ class Registry:
                 )
         return found
 
+    def read(self, uri: str, since: int = 0) -> bool:
+        """Whether a client read ``uri`` (GET or HEAD) with credentials the registry took."""
+        return any(
+            a.authorized and a.uri == uri and a.method in ("GET", "HEAD")
+            for a in self.accesses(since)
+        )
+
     def requests_logged(self, since: int = 0) -> list[str]:
         """``METHOD uri`` of every completed request (for a registry without auth)."""
         with self.service.log.open("rb") as handle:
