@@ -64,10 +64,11 @@ def test_classic_builder_pulls_an_ecr_base(
     cold = rounds.measure("cold", user, fake, build)
     warm = rounds.measure("warm", user, fake, build)
 
-    # Docker: one get per credHelpers entry, per build. ecrpy: one token per registry it was
-    # asked about (a token is per account), cached for every later build.
+    # Docker: one get per credHelpers entry, per build. ecrpy: at most one token request per
+    # registry it was asked about (a token is per account and region; one request may serve
+    # several), all of them cached for every later build.
     assert (cold.gets, warm.gets) == (others + 1, others + 1), (cold, warm)
-    assert cold.token_requests == others + 1, cold
+    assert 1 <= cold.token_requests <= others + 1, cold
     assert warm.token_requests == 0, warm
     assert {run.stdin for run in user.helper_runs("get")} == {world.REGISTRY, *extra}
     assert all(run.code == 0 for run in user.helper_runs())
