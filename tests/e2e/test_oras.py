@@ -3,10 +3,10 @@
 oras-py reads ``credHelpers`` from ``~/.docker/config.json`` and runs the helper itself. Its
 default ``token`` backend is not usable with ECR: it reads the ``realm`` of any challenge as a
 token URL, also of a ``Basic`` one (``oras/auth/token.py``, ``authenticate_request`` ignores the
-scheme). ECR, like the test registry, challenges with ``Basic``: against ECR that asks the realm
-URL for a JSON token it never gets; against the test registry (realm ``ecrpy-e2e``, no URL) it
-waits for a name lookup. The fault is oras-py's, not the registry's: the test pins ``basic``,
-the backend that does what the challenge says.
+scheme). ECR challenges with ``Basic``, as the test registry does, so there is no token
+service to ask; with the test registry's realm (``ecrpy-e2e``, no URL) the token request waits on
+a name lookup. The fault is oras-py's, not the registry's: the test pins ``basic``, the backend
+that answers the challenge it gets.
 """
 
 from __future__ import annotations
