@@ -1,33 +1,45 @@
 """``kubelet-provider``: execed as the kubelet execs it, answers checked as the kubelet reads them.
 
-The driver below follows ``pkg/credentialprovider/plugin/plugin.go``: it only execs the plugin for
-images its ``matchImages`` cover, writes the request as Go's encoder does, merges the config's
-``env`` into its own environment, gives the plugin 60 seconds, rejects a non-zero exit, compares
-the response's apiVersion with the configured one, decodes the response strictly (the schema of
-``k8s.io/kubelet/pkg/apis/credentialprovider/v1/types.go``, written out here by hand) and matches
-the ``auth`` keys against the image as its keyring does (``URLsMatch``).
+The driver (``tests/kubelet_rules.py``, each rule with the Kubernetes source it comes from)
+follows ``pkg/credentialprovider/plugin/plugin.go``: it only execs the plugin for images its
+``matchImages`` cover, writes the request as Go's encoder does, merges the config's ``env`` into
+its own environment, gives the plugin 60 seconds, rejects a non-zero exit, compares the response's
+apiVersion with the configured one, decodes the response strictly and matches the ``auth`` keys
+against the image as its keyring does (``URLsMatch``). ``tests/test_kubelet_rules.py`` holds the
+checker itself to those rules and applies it to every kind of reply.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
-import fnmatch
 import json
 import re
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-import yaml
 
 from credential_helper.commands import kubelet
 from credential_helper.registry import parse
 from fakeaws.server import FakeAWS, Fault
-from tests.conftest import ACCESS_KEY, REGISTRY, SECRET_KEY, Helper, helper_path
+from tests.conftest import ACCESS_KEY, REGISTRY, SECRET_KEY, Helper
+from tests.kubelet_rules import (
+    EXEC_TIMEOUT,
+    PROVIDER_FIELDS,
+    TOKEN_FIELDS,
+    V1,
+    V1ALPHA1,
+    V1BETA1,
+    Exec,
+    Kubelet,
+    PluginError,
+    check_response,
+    load_yaml,
+    parse_go_duration,
+    urls_match,
+)
 from tests.test_registry import (
     ACCOUNT,
     DUALSTACK_SUFFIXES,
@@ -40,8 +52,6 @@ from tests.test_registry import (
 GOLDEN = Path(__file__).with_name("kubelet")
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "kubernetes.md"
 GROUP = "credentialprovider.kubelet.k8s.io"
-V1, V1BETA1, V1ALPHA1 = f"{GROUP}/v1", f"{GROUP}/v1beta1", f"{GROUP}/v1alpha1"
-EXEC_TIMEOUT = 60.0  # the kubelet's catch-all timeout for exec plugins
 
 PASSWORD = "123456789012-auth-token"  # what the fake ECR hands out for account 123456789012
 ETL = "210987654321.dkr.ecr.us-east-1.amazonaws.com"
@@ -53,219 +63,12 @@ ISSUER = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE"
 ROLE = kubelet.ROLE_ANNOTATION
 
 
-def plugin_command(args: list[str]) -> list[str]:
-    """The plugin's argv as the kubelet builds it: ``<bin dir>/<name>`` and the config's args."""
-    assert args[:1] == ["kubelet-provider"], args
-    return [helper_path(), *args]
-
-
-# -- the kubelet's side of the protocol --------------------------------------------------------
-
-
-class PluginError(Exception):
-    """What the kubelet logs instead of using an answer (and it then caches nothing)."""
-
-
-_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
-
-
-def parse_go_duration(text: str) -> float:
-    """Seconds, as Go's ``time.ParseDuration`` reads a duration (what metav1.Duration decodes)."""
-    rest, sign = text, 1.0
-    if rest[:1] in ("+", "-"):
-        sign, rest = (-1.0 if rest[0] == "-" else 1.0), rest[1:]
-    if rest == "0":
-        return 0.0
-    if not rest:
-        raise ValueError(f"invalid duration {text!r}")
-    total = 0.0
-    while rest:
-        number = re.match(r"[0-9]*(\.[0-9]*)?", rest)
-        digits = number.group(0) if number else ""
-        if digits in ("", "."):
-            raise ValueError(f"invalid duration {text!r}")
-        rest = rest[len(digits) :]
-        unit = re.match(r"[^0-9.]*", rest)
-        name = unit.group(0) if unit else ""
-        if name not in _GO_UNITS:
-            raise ValueError(f"unknown unit {name!r} in duration {text!r}")
-        rest = rest[len(name) :]
-        total += float(digits) * _GO_UNITS[name]
-    return sign * total
-
-
-def _split_url(url: str) -> tuple[list[str], str, str]:
-    """Host labels, port and path of a schemeless URL, as the kubelet's ``splitURL`` sees them."""
-    parsed = urlsplit("https://" + url)
-    host, port = parsed.netloc, ""
-    name, colon, number = host.rpartition(":")
-    if colon and "]" not in number:
-        host, port = name, number
-    return host.split("."), port, parsed.path
-
-
-def urls_match(glob: str, target: str) -> bool:
-    """The kubelet's ``URLsMatch``: same port, same label count, a glob per label, path prefix."""
-    glob_parts, glob_port, glob_path = _split_url(glob)
-    parts, port, path = _split_url(target)
-    if glob_port != port or len(glob_parts) != len(parts) or not path.startswith(glob_path):
-        return False
-    return all(fnmatch.fnmatchcase(part, pattern) for pattern, part in zip(glob_parts, parts))
-
-
-RESPONSE_FIELDS = {"kind", "apiVersion", "cacheKeyType", "cacheDuration", "auth"}
-AUTH_FIELDS = {"username", "password"}
-CACHE_KEY_TYPES = {"Image", "Registry", "Global"}
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [key for key, _ in pairs]
-    if len(keys) != len(set(keys)):
-        raise PluginError(f"strict decoding error: duplicate field in {keys}")
-    return dict(pairs)
-
-
-def check_response(data: bytes, api_version: str) -> dict[str, Any]:
-    """Decode a response as the kubelet does (strict: no unknown or duplicate field), or raise."""
-    try:
-        answer = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except ValueError:
-        raise PluginError("error reading GVK from response") from None
-    if not isinstance(answer, dict):
-        raise PluginError("error reading GVK from response: not an object")
-    if answer.get("apiVersion") != api_version:
-        raise PluginError(f"apiVersion {answer.get('apiVersion')!r} did not match {api_version}")
-    if answer.get("kind") != "CredentialProviderResponse":
-        raise PluginError(f"unexpected Kind: {answer.get('kind')!r}")
-    unknown = set(answer) - RESPONSE_FIELDS
-    if unknown:
-        raise PluginError(f"strict decoding error: unknown field(s) {sorted(unknown)}")
-    if answer.get("cacheKeyType") not in CACHE_KEY_TYPES:
-        raise PluginError(f"invalid cacheKeyType {answer.get('cacheKeyType')!r}")
-    duration = answer.get("cacheDuration")
-    if duration is not None:
-        if not isinstance(duration, str):
-            raise PluginError(f"cacheDuration {duration!r} is not a string")
-        try:
-            parse_go_duration(duration)
-        except ValueError as exc:
-            raise PluginError(str(exc)) from None
-    auth = answer.get("auth")
-    if auth is not None:
-        if not isinstance(auth, dict):
-            raise PluginError("auth is not a map")
-        for key, config in auth.items():
-            if not isinstance(config, dict) or set(config) - AUTH_FIELDS:
-                raise PluginError(f"strict decoding error in auth[{key!r}]")
-            if not all(isinstance(value, (str, type(None))) for value in config.values()):
-                raise PluginError(f"auth[{key!r}] has a field that is not a string")
-    return answer
-
-
-class Exec:
-    """One run of the plugin."""
-
-    def __init__(self, returncode: int, stdout: str, stderr: str, elapsed: float) -> None:
-        self.returncode, self.stdout, self.stderr, self.elapsed = (
-            returncode,
-            stdout,
-            stderr,
-            elapsed,
-        )
-
-
-class Kubelet:
-    """The kubelet's exec plugin client for one ``providers[]`` entry of a config."""
-
-    def __init__(self, provider: dict[str, Any], environ: dict[str, str]) -> None:
-        self.provider = provider
-        self.environ = environ  # the kubelet's own environment
-        self.last: Exec | None = None
-
-    def request(
-        self, image: str, token: str = "", annotations: dict[str, str] | None = None
-    ) -> bytes:
-        """The request as Go's JSON encoder writes it: ``kind`` first, omitempty, a newline."""
-        body: dict[str, Any] = {
-            "kind": "CredentialProviderRequest",
-            "apiVersion": self.provider["apiVersion"],
-            "image": image,
-        }
-        if token:
-            body["serviceAccountToken"] = token
-        if annotations:
-            body["serviceAccountAnnotations"] = annotations
-        return (json.dumps(body, separators=(",", ":")) + "\n").encode()
-
-    def exec(self, stdin: bytes) -> Exec:
-        env = dict(self.environ)
-        env.update({var["name"]: var["value"] for var in self.provider.get("env", [])})
-        start = time.monotonic()
-        result = subprocess.run(
-            plugin_command(list(self.provider.get("args", []))),
-            input=stdin,
-            env=env,
-            capture_output=True,
-            timeout=EXEC_TIMEOUT,
-            check=False,
-        )
-        self.last = Exec(
-            result.returncode,
-            result.stdout.decode("utf-8", "replace"),
-            result.stderr.decode("utf-8", "replace"),
-            time.monotonic() - start,
-        )
-        return self.last
-
-    def allowed(self, image: str) -> bool:
-        return any(urls_match(pattern, image) for pattern in self.provider["matchImages"])
-
-    def provide(
-        self, image: str, token: str = "", annotations: dict[str, str] | None = None
-    ) -> dict[str, Any]:
-        """The checked response, or an empty one when ``matchImages`` do not cover the image."""
-        if not self.allowed(image):
-            return {}
-        result = self.exec(self.request(image, token, annotations))
-        if result.returncode != 0:
-            raise PluginError(f"exit status {result.returncode}: {result.stderr}")
-        return check_response(result.stdout.encode(), self.provider["apiVersion"])
-
-    def lookup(
-        self, image: str, token: str = "", annotations: dict[str, str] | None = None
-    ) -> list[tuple[str, str]]:
-        """The (username, password) pairs the kubelet's keyring would try for the image."""
-        auth = self.provide(image, token, annotations).get("auth") or {}
-        return [
-            (config.get("username", ""), config.get("password", ""))
-            for key, config in auth.items()
-            if urls_match(key, image)
-        ]
-
-
 # -- the configuration in docs/kubernetes.md ---------------------------------------------------
-
-PROVIDER_FIELDS = {
-    "name",
-    "matchImages",
-    "defaultCacheDuration",
-    "apiVersion",
-    "args",
-    "env",
-    "tokenAttributes",
-}
-TOKEN_FIELDS = {
-    "serviceAccountTokenAudience",
-    "cacheType",
-    "requireServiceAccount",
-    "requiredServiceAccountAnnotationKeys",
-    "optionalServiceAccountAnnotationKeys",
-}
 
 
 def docs_yaml() -> list[Any]:
     blocks = re.findall(r"```yaml\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.S)
-    return [yaml.safe_load(block) for block in blocks]
+    return [load_yaml(block) for block in blocks]  # strict: a key given twice fails
 
 
 def docs_config() -> dict[str, Any]:

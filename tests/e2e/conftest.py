@@ -180,12 +180,13 @@ def user(env: dict[str, str], home: Path, tmp_path: Path, shim_bin: Path, fake: 
 class DockerCLI:
     """The docker CLI of this machine, talking to the test daemon, as ``user``."""
 
-    def __init__(self, user: User, daemon: world.Dockerd) -> None:
+    def __init__(self, user: User, daemon: world.Dockerd, program: str = "docker") -> None:
         self.user = user
         self.env = {**user.env, "DOCKER_HOST": daemon.host}
+        self.program = program
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return world.run(["docker", *args], self.env)
+        return world.run([self.program, *args], self.env)
 
     def ok(self, *args: str) -> subprocess.CompletedProcess[str]:
         result = self(*args)
@@ -212,9 +213,9 @@ class ContainersTool:
         self.program, self.user, self.namespace = program, user, namespace
         self.binds, self.options = binds, options
 
-    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def __call__(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         argv = [self.program, *self.options, *args]
-        return world.run(self.namespace.command(argv, self.binds), self.user.env)
+        return world.run(self.namespace.command(argv, self.binds), self.user.env, stdin)
 
     def ok(self, *args: str) -> subprocess.CompletedProcess[str]:
         result = self(*args)

@@ -50,12 +50,15 @@ NOT_FOUND = "credentials not found in native keychain"
 PACKAGES = {
     "dockerd": "docker.io",
     "docker": "docker.io",
+    "/usr/bin/docker": "docker.io",  # Debian's CLI (20.10) by path: BuildKit built in
     "docker-registry": "docker-registry",
     "skopeo": "skopeo",
     "podman": "podman",
     "htpasswd": "apache2-utils",
     "unshare": "util-linux",
     "mount": "mount",
+    "buildah": "buildah",
+    "docker-compose": "docker-compose",
 }
 TIMEOUT = 120.0  # seconds for any one client command
 # What every e2e test needs (registry, htpasswd file, private /etc/hosts), then each client's own.
@@ -63,6 +66,8 @@ WORLD = ("docker-registry", "htpasswd", "unshare", "mount")
 DOCKER = (*WORLD, "dockerd", "docker")
 SKOPEO = (*WORLD, "skopeo")
 PODMAN = (*WORLD, "podman")
+BUILDAH = (*WORLD, "buildah")
+COMPOSE = (*DOCKER, "docker-compose")
 
 
 def require(*programs: str) -> None:
@@ -79,6 +84,19 @@ def require(*programs: str) -> None:
     message = "e2e: " + "; ".join(reasons)
     if os.environ.get("CI") == "true":
         pytest.fail(message + " (CI=true: .ci/run must install it)", pytrace=False)
+    pytest.skip(message)
+
+
+def require_python(*modules: str) -> None:
+    """Like :func:`require`, for Python packages of the ``test`` extra (pyproject.toml)."""
+    import importlib.util
+
+    missing = [name for name in modules if importlib.util.find_spec(name) is None]
+    if not missing:
+        return
+    message = f"e2e: not installed: {', '.join(missing)} (pip install -e '.[test]')"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message + " (CI=true: the test extra must bring it)", pytrace=False)
     pytest.skip(message)
 
 
@@ -289,6 +307,13 @@ class Registry:
                     )
                 )
         return found
+
+    def read(self, uri: str, since: int = 0) -> bool:
+        """Whether a client read ``uri`` (GET or HEAD) with credentials the registry took."""
+        return any(
+            a.authorized and a.uri == uri and a.method in ("GET", "HEAD")
+            for a in self.accesses(since)
+        )
 
     def requests_logged(self, since: int = 0) -> list[str]:
         """``METHOD uri`` of every completed request (for a registry without auth)."""
