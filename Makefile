@@ -4,9 +4,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-LINTED := credential_helper tests fakeaws fuzz $(wildcard benchmarks)
+LINTED := credential_helper tests fakeaws fuzz tools $(wildcard benchmarks)
 
-.PHONY: demo test lint bench e2e fuzz clean
+.PHONY: demo test lint bench e2e fuzz regions clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ fuzz: $(STAMP)
 	$(BIN)/python -m pip install --quiet atheris
 	rm -rf .fuzz-corpus && cp -r fuzz/corpus .fuzz-corpus
 	$(BIN)/python fuzz/fuzz_input.py .fuzz-corpus -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1
+
+# credential_helper/regions.py from the installed botocore's endpoint data (tests/test_regions.py
+# fails when botocore knows a region the table lacks).
+regions: $(STAMP)
+	$(BIN)/python tools/gen_regions.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
