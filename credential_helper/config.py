@@ -25,6 +25,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from . import safefile
 from .identity import config_path
 from .registry import Registry, is_region, parse, region_partition
 
@@ -70,12 +71,11 @@ def load(environ: Mapping[str, str]) -> Config:
     """The settings in force; an empty Config when the file does not exist."""
     path = config_path(environ)
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
-        return Config(path)
+        raw = safefile.read(path, follow=True)  # a FIFO there is never waited on
     except OSError as exc:
         raise ConfigError(f"cannot read ecrpy config {path}: {exc.strerror}") from None
+    if raw is None:
+        return Config(path)
     return parse_text(raw.decode("utf-8", "replace"), path)
 
 

@@ -112,6 +112,16 @@ def endpoint_overridden(service_env: str, environ: Mapping[str, str]) -> bool:
 def _session(profile: str | None) -> botocore.session.Session:
     import botocore.session
 
+    from .identity import planted_aws_file
+
+    planted = planted_aws_file(os.environ)
+    if planted is not None:  # botocore would wait on it forever
+        raise TokenUnavailable(
+            f"the AWS file {planted} is not a regular file (a FIFO, socket or device): "
+            "ecrpy will not let botocore read it; replace it with a regular file",
+            CONFIG,
+        )
+
     session = botocore.session.Session(profile=profile)
     session.user_agent_extra = f"ecrpy/{__version__}"
     return session
@@ -268,6 +278,8 @@ def explain(exc: BaseException, registry: Registry) -> tuple[str, str]:
     from botocore import exceptions as bce
 
     host = registry.host
+    if isinstance(exc, TokenUnavailable):  # already explained (a planted AWS file)
+        return str(exc), exc.kind
     if isinstance(exc, bce.NoCredentialsError):
         return _no_credentials(registry), NO_CREDENTIALS
     if isinstance(exc, bce.ProfileNotFound):
