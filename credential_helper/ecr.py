@@ -22,7 +22,15 @@ import cachetools
 
 from . import __version__
 from .config import Settings
-from .errors import BAD_RESPONSE, CONFIG, DENIED, NETWORK, NO_CREDENTIALS, TokenUnavailable
+from .errors import (
+    BAD_RESPONSE,
+    CONFIG,
+    DENIED,
+    NETWORK,
+    NO_CREDENTIALS,
+    TokenUnavailable,
+    keep_secret,
+)
 from .registry import Registry
 
 if TYPE_CHECKING:
@@ -124,7 +132,39 @@ def _session(profile: str | None) -> botocore.session.Session:
 
     session = botocore.session.Session(profile=profile)
     session.user_agent_extra = f"ecrpy/{__version__}"
+    _keep_file_secrets(session)
     return session
+
+
+_SECRET_KEYS = ("aws_secret_access_key", "aws_session_token", "aws_security_token")
+
+
+def _keep_file_secrets(session: botocore.session.Session) -> None:
+    """The secrets of every profile in the AWS config and credentials files, for redaction.
+
+    Every profile, not only the one in use: a ``source_profile`` chain signs with another
+    profile's keys, and an error may echo any of them. A file botocore cannot parse is left to
+    the call itself to report.
+    """
+    try:
+        profiles = session.full_config.get("profiles", {})
+    except Exception:  # the call that follows explains it
+        return
+    for profile in profiles.values():
+        if isinstance(profile, dict):
+            keep_secret(*(profile.get(key) for key in _SECRET_KEYS))
+
+
+def _keep_resolved_secrets(session: botocore.session.Session) -> None:
+    """The secret key and session token a client resolved (any source: files, SSO, a process,
+    a container or instance role, web identity, a source_profile role), for redaction."""
+    try:
+        credentials = session.get_credentials()  # resolved when the client was created
+        frozen = credentials.get_frozen_credentials() if credentials is not None else None
+    except Exception:  # the call that follows explains it
+        return
+    if frozen is not None:
+        keep_secret(frozen.secret_key, frozen.token)
 
 
 @cachetools.cached(cachetools.LRUCache(maxsize=32))
@@ -154,8 +194,11 @@ def _client(
         user_agent_extra=f"ecrpy/{__version__}",
     )
     if credentials is None:
-        return session.create_client(service, config=config)
+        client = session.create_client(service, config=config)
+        _keep_resolved_secrets(session)
+        return client
     key, secret, token = credentials
+    keep_secret(secret, token)
     return session.create_client(
         service,
         config=config,
@@ -183,6 +226,7 @@ def assume_role(registry: Registry, settings: Settings) -> tuple[str, str, str]:
         params["DurationSeconds"] = settings.duration_seconds
     try:
         reply = sts.assume_role(**params)["Credentials"]
+        keep_secret(reply["SecretAccessKey"], reply["SessionToken"])
         return (reply["AccessKeyId"], reply["SecretAccessKey"], reply["SessionToken"])
     except Exception as exc:
         from botocore.exceptions import ClientError
