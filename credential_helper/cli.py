@@ -132,8 +132,9 @@ def cmd_store(environ: Mapping[str, str]) -> str:
     creds = protocol.parse_store(read_stdin())
     host = protocol.hostname(creds.server_url)
     if parse(host) is None:
+        named = host or repr(protocol.without_userinfo(creds.server_url))  # never a password
         raise HelperError(
-            f"ecrpy only serves Amazon ECR registries, not {host}: "
+            f"ecrpy only serves Amazon ECR registries, not {named}: "
             "use another credential helper or credsStore for it"
         )
     sys.stderr.write(

@@ -256,3 +256,30 @@ def test_no_input_whose_authority_is_not_ecr_gets_credentials(url: str) -> None:
 @given(st.text(max_size=80))
 def test_no_text_at_all_gets_credentials_for_a_host_it_does_not_name(url: str) -> None:
     check_authority_rule(url)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "210987654321.d\u212ar.ecr.us-west-2.amazonaws.com/app:1",
+        "210987654321.dkr.ecr.us-west-2.amazonaws.com:\u0664\u0664\u0663/app",
+        "evil.example#210987654321.dkr.ecr.us-west-2.amazonaws.com/app",
+        "210987654321.dkr.ecr.us-west-2.amazonaws.com\\evil/app",
+    ],
+)
+def test_the_kubelet_provider_reads_an_image_s_registry_by_the_same_rule(image: str) -> None:
+    from credential_helper.commands import kubelet
+
+    _key, host = kubelet.image_registry(image)
+    assert host is None or served(host) is None
+
+
+def test_a_password_in_an_unusable_server_url_is_never_echoed(
+    helper: Helper, env: dict[str, str]
+) -> None:
+    payload = json.dumps(
+        {"ServerURL": "https://u:hunter22@evil\\x", "Username": "u", "Secret": "s"}
+    )
+    result = helper.run("store", stdin=payload, env=env)
+    assert result.returncode == 1 and "not 'https://evil\\\\x'" in result.stdout
+    assert "hunter22" not in result.stdout + result.stderr

@@ -45,9 +45,11 @@ def run(argv: list[str], environ: Mapping[str, str], out: TextIO = sys.stdout) -
     )
     args = parser.parse_args(argv)
 
-    reg = registry.parse(protocol.hostname(args.registry))
+    host = protocol.hostname(args.registry)
+    reg = registry.parse(host)
     if reg is None:
-        out.write(f"ecrpy: {protocol.hostname(args.registry)} is not an Amazon ECR registry\n")
+        named = host or repr(protocol.without_userinfo(args.registry))
+        out.write(f"ecrpy: {named} is not an Amazon ECR registry\n")
         return 1
     try:
         settings = config.settings_for(config.load(environ), reg)
