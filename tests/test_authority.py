@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import given, settings
@@ -21,6 +20,7 @@ from credential_helper.protocol import HelperError
 from fakeaws.server import FakeAWS
 from tests.conftest import Helper
 from tests.test_hostile import _ECR
+from tests.url_oracle import url_parser_host
 
 ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 OTHER_ECR = "210987654321.dkr.ecr.us-west-2.amazonaws.com"
@@ -36,26 +36,6 @@ def served(url: str) -> str | None:
 
 
 # -- independent readers of a URL's host: the oracle ---------------------------------------------
-
-
-def url_parser_host(url: str, backslash_is_slash: bool = False) -> str | None:
-    """The host a URL parser connects to, as the Go helper and containers/image read a server
-    URL: ``https://`` put in front unless it starts with ``http(s)://``. With
-    ``backslash_is_slash``, as WHATWG parsers read special schemes."""
-    text = url.strip()
-    if backslash_is_slash:
-        text = text.replace("\\", "/")
-    if not text.startswith(("https://", "http://")):
-        text = "https://" + text
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not one
-    except ValueError:
-        return None
-    host = parts.hostname
-    if not host:
-        return None
-    return host[:-1] if host.endswith(".") else host
 
 
 def convert_to_hostname(url: str) -> str:
