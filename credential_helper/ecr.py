@@ -140,19 +140,32 @@ _SECRET_KEYS = ("aws_secret_access_key", "aws_session_token", "aws_security_toke
 
 
 def _keep_file_secrets(session: botocore.session.Session) -> None:
-    """The secrets of every profile in the AWS config and credentials files, for redaction.
+    """The secrets of every profile in the AWS config and credentials files, and the web
+    identity tokens botocore may send (``AWS_WEB_IDENTITY_TOKEN_FILE``, a profile's
+    ``web_identity_token_file``), for redaction.
 
     Every profile, not only the one in use: a ``source_profile`` chain signs with another
     profile's keys, and an error may echo any of them. A file botocore cannot parse is left to
     the call itself to report.
     """
+    from . import safefile
+
     try:
         profiles = session.full_config.get("profiles", {})
     except Exception:  # the call that follows explains it
         return
+    token_files = {os.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE")}
     for profile in profiles.values():
         if isinstance(profile, dict):
             keep_secret(*(profile.get(key) for key in _SECRET_KEYS))
+            token_files.add(profile.get("web_identity_token_file"))
+    for path in token_files:
+        if isinstance(path, str) and path:
+            try:
+                token = safefile.read(os.path.expanduser(path), 64 * 1024, follow=True)
+            except OSError:
+                continue
+            keep_secret((token or b"").decode("utf-8", "replace").strip())
 
 
 def _keep_resolved_secrets(session: botocore.session.Session) -> None:

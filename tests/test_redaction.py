@@ -71,7 +71,21 @@ def settings_role(env: dict[str, str], home: Path, fake: FakeAWS) -> dict[str, s
     return env
 
 
+WEB_IDENTITY_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJlY2hvIn0.c2lnbmF0dXJlLWVjaG8"
+
+
+def web_identity(env: dict[str, str], home: Path, fake: FakeAWS) -> dict[str, str]:
+    """EKS IRSA: AWS_ROLE_ARN and a token file; botocore sends the token to STS."""
+    write(home / "token", WEB_IDENTITY_TOKEN)
+    return {
+        **without_env_keys(env),
+        "AWS_ROLE_ARN": CHAIN_ROLE,
+        "AWS_WEB_IDENTITY_TOKEN_FILE": str(home / "token"),
+    }
+
+
 SETUPS = {
+    "web-identity": web_identity,
     "shared-credentials-file": filed_static,
     "source-profile-chain": source_profile_chain,
     "ecrpy-settings-role": settings_role,
@@ -94,17 +108,19 @@ def outputs(result: subprocess.CompletedProcess[str], home: Path) -> dict[str, s
         ("source-profile-chain", "GetAuthorizationToken"),
         ("ecrpy-settings-role", "AssumeRole"),
         ("ecrpy-settings-role", "GetAuthorizationToken"),
+        ("web-identity", "AssumeRoleWithWebIdentity"),
+        ("web-identity", "GetAuthorizationToken"),
     ],
 )
 def test_an_echoed_secret_is_redacted_everywhere(
     helper: Helper, env: dict[str, str], fake: FakeAWS, home: Path, setup: str, operation: str
 ) -> None:
     environ = {**SETUPS[setup](env, home, fake), "ECRPY_LOG_LEVEL": "debug"}
-    code = "AccessDenied" if operation == "AssumeRole" else "AccessDeniedException"
+    code = "AccessDeniedException" if operation == "GetAuthorizationToken" else "AccessDenied"
     fake.add_fault(Fault(operation=operation, code=code, message="no", echo=True))
     result = helper.run("get", stdin=REGISTRY, env=environ)
     assert result.returncode == 1
-    secrets = [FILED_SECRET, FILED_TOKEN, BASE_SECRET, SECRET_KEY]
+    secrets = [FILED_SECRET, FILED_TOKEN, BASE_SECRET, SECRET_KEY, WEB_IDENTITY_TOKEN]
     secrets += [*fake.session_tokens.values(), *fake.secrets.values()]  # the roles' too
     seen = outputs(result, home)
     assert set(seen) >= {"stdout", "stderr", "ecrpy.log"} and any(n.endswith(".fail") for n in seen)
