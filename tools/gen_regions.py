@@ -1,6 +1,6 @@
 """Write credential_helper/regions.py: every region of every partition, from botocore's data.
 
-    make regions        # or: python tools/gen_regions.py [--check]
+    make regions        # or: python tools/gen_regions.py [--check] [--output PATH]
 
 botocore's ``endpoints.json`` and ``partitions.json`` are the source. The warm ``get`` path must
 not load them (they are megabytes of JSON, and botocore with them), so ecrpy ships this compact
@@ -57,15 +57,16 @@ def render(regions: dict[str, str], version: str) -> str:
 
 
 def main(argv: list[str]) -> int:
+    target = Path(argv[argv.index("--output") + 1]) if "--output" in argv else TARGET
     text = render(botocore_regions(), botocore.__version__)
     if "--check" in argv:
-        current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
+        current = target.read_text(encoding="utf-8") if target.exists() else ""
         if current != text:
-            sys.stderr.write(f"{TARGET} is not what botocore says: run `make regions`\n")
+            sys.stderr.write(f"{target} is not what botocore says: run `make regions`\n")
             return 1
         return 0
-    TARGET.write_text(text, encoding="utf-8")
-    sys.stdout.write(f"{TARGET}: {text.count(chr(10) + '    ')} regions\n")
+    target.write_text(text, encoding="utf-8")
+    sys.stdout.write(f"{target}: {text.count(chr(10) + '    ')} regions\n")
     return 0
 
 
