@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 LINTED := credential_helper tests fakeaws fuzz tools $(wildcard benchmarks)
 
-.PHONY: demo test lint bench e2e fuzz dist clean FORCE
+.PHONY: demo test lint bench e2e fuzz regions dist clean FORCE
 
 # The package is installed in setuptools' "strict" editable mode: a tree of links to the sources
 # under build/, on sys.path through a plain .pth line. Edits show at once; the default mode's
@@ -49,6 +49,11 @@ fuzz: $(STAMP)
 	$(BIN)/python -m pip install --quiet atheris
 	rm -rf .fuzz-corpus && cp -r fuzz/corpus .fuzz-corpus
 	$(BIN)/python fuzz/fuzz_input.py .fuzz-corpus -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1
+
+# credential_helper/regions.py from the installed botocore's endpoint data (tests/test_regions.py
+# fails when botocore knows a region the table lacks).
+regions: $(STAMP)
+	$(BIN)/python tools/gen_regions.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)

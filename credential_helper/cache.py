@@ -15,7 +15,7 @@ import os
 import stat
 import time
 
-from . import jsonlite, log
+from . import jsonlite, log, safefile
 
 TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
 if TYPE_CHECKING:
@@ -164,17 +164,15 @@ class TokenCache:
     def _read_text(self, path: str) -> str | None:
         """A file's text, only if it is a regular file of ours that nobody else can read."""
         try:
-            fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
+            fd = safefile.open_fd(path, mine=True)  # a FIFO, device or symlink is never waited on
+        except safefile.NotRegular:
+            log.warning("cache file %s is not a private file of this user: ignored", path)
+            return None
         except OSError:
             return None  # missing (a miss), or a symlink we refuse to follow
         try:
             info = os.fstat(fd)
-            if (
-                not stat.S_ISREG(info.st_mode)
-                or info.st_uid != os.geteuid()
-                or info.st_mode & 0o077
-                or info.st_size > _MAX_ENTRY_BYTES
-            ):
+            if info.st_mode & 0o077 or info.st_size > _MAX_ENTRY_BYTES:
                 log.warning("cache file %s is not a private file of this user: ignored", path)
                 return None
             raw = os.read(fd, _MAX_ENTRY_BYTES + 1)
@@ -319,7 +317,7 @@ class Lock:
         if self.path is None:  # no trustworthy directory: no lock, and the cache is not used
             return self
         try:
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
+            self.fd = safefile.open_fd(self.path, os.O_RDWR | os.O_CREAT, mine=True)
         except OSError as exc:
             log.warning("cannot open lock %s: %s; going on unlocked", self.path, exc.strerror)
             return self

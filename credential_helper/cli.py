@@ -103,10 +103,17 @@ def _cache(environ: Mapping[str, str]) -> TokenCache | None:
 
 def _registry(url: str) -> Registry:
     """The ECR registry a server URL names; not-found (go on anonymously) for any other host."""
-    from .registry import parse
+    from .registry import EXTRA_REGIONS_ENV, parse, unknown_region
 
-    registry = parse(protocol.hostname(url))
+    host = protocol.hostname(url)
+    registry = parse(host)
     if registry is None:
+        region = unknown_region(host)
+        if region is not None:  # not-found all the same, but say why where Docker shows it
+            sys.stderr.write(
+                f"ecrpy: {host}: region {region} is not one ecrpy knows, so no token for it; "
+                f"if AWS opened it after this release, set {EXTRA_REGIONS_ENV}={region}\n"
+            )
         raise HelperError(protocol.NOT_FOUND)
     return registry
 
@@ -145,8 +152,9 @@ def cmd_store(environ: Mapping[str, str]) -> str:
     creds = protocol.parse_store(read_stdin())
     host = protocol.hostname(creds.server_url)
     if parse(host) is None:
+        named = host or repr(protocol.without_userinfo(creds.server_url))  # never a password
         raise HelperError(
-            f"ecrpy only serves Amazon ECR registries, not {host}: "
+            f"ecrpy only serves Amazon ECR registries, not {named}: "
             "use another credential helper or credsStore for it"
         )
     sys.stderr.write(

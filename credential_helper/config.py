@@ -25,8 +25,9 @@ import sys
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from . import safefile
 from .identity import config_path
-from .registry import Registry, is_region, parse
+from .registry import Registry, is_region, parse, region_partition
 
 KEYS = ("profile", "role_arn", "external_id", "role_session_name", "duration_seconds", "region")
 _SESSION_NAME_CHARS = frozenset(
@@ -70,12 +71,11 @@ def load(environ: Mapping[str, str]) -> Config:
     """The settings in force; an empty Config when the file does not exist."""
     path = config_path(environ)
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
-        return Config(path)
+        raw = safefile.read(path, follow=True)  # a FIFO there is never waited on
     except OSError as exc:
         raise ConfigError(f"cannot read ecrpy config {path}: {exc.strerror}") from None
+    if raw is None:
+        return Config(path)
     return parse_text(raw.decode("utf-8", "replace"), path)
 
 
@@ -134,6 +134,8 @@ def _entry(pattern: str, values: Any, text: str, path: str) -> Entry:
 def _kind(pattern: str) -> int | None:
     if len(pattern) == 12 and pattern.isdigit():
         return ACCOUNT
+    if not pattern.isascii():  # registry hostnames are ASCII: nothing may fold into one
+        return None
     if any(ch in pattern for ch in "*?["):
         return GLOB
     return EXACT if parse(pattern.lower().rstrip(".")) is not None else None
@@ -153,8 +155,8 @@ def _check(key: str, value: Any) -> str | None:
         2 <= len(value) <= 64 and set(value) <= _SESSION_NAME_CHARS
     ):
         return "must be 2 to 64 letters, digits or +=,.@_-"
-    if key == "region" and not is_region(value):
-        return "must be a region name such as us-east-1"
+    if key == "region" and not (is_region(value) and region_partition(value)):
+        return "must be a region name such as us-east-1 (a newer one: see ECRPY_EXTRA_REGIONS)"
     return None
 
 

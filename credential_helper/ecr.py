@@ -22,7 +22,15 @@ import cachetools
 
 from . import __version__
 from .config import Settings
-from .errors import BAD_RESPONSE, CONFIG, DENIED, NETWORK, NO_CREDENTIALS, TokenUnavailable
+from .errors import (
+    BAD_RESPONSE,
+    CONFIG,
+    DENIED,
+    NETWORK,
+    NO_CREDENTIALS,
+    TokenUnavailable,
+    keep_secret,
+)
 from .registry import Registry
 
 if TYPE_CHECKING:
@@ -112,9 +120,64 @@ def endpoint_overridden(service_env: str, environ: Mapping[str, str]) -> bool:
 def _session(profile: str | None) -> botocore.session.Session:
     import botocore.session
 
+    from .identity import planted_aws_file
+
+    planted = planted_aws_file(os.environ)
+    if planted is not None:  # botocore would wait on it forever
+        raise TokenUnavailable(
+            f"the AWS file {planted} is not a regular file (a FIFO, socket or device): "
+            "ecrpy will not let botocore read it; replace it with a regular file",
+            CONFIG,
+        )
+
     session = botocore.session.Session(profile=profile)
     session.user_agent_extra = f"ecrpy/{__version__}"
+    _keep_file_secrets(session)
     return session
+
+
+_SECRET_KEYS = ("aws_secret_access_key", "aws_session_token", "aws_security_token")
+
+
+def _keep_file_secrets(session: botocore.session.Session) -> None:
+    """The secrets of every profile in the AWS config and credentials files, and the web
+    identity tokens botocore may send (``AWS_WEB_IDENTITY_TOKEN_FILE``, a profile's
+    ``web_identity_token_file``), for redaction.
+
+    Every profile, not only the one in use: a ``source_profile`` chain signs with another
+    profile's keys, and an error may echo any of them. A file botocore cannot parse is left to
+    the call itself to report.
+    """
+    from . import safefile
+
+    try:
+        profiles = session.full_config.get("profiles", {})
+    except Exception:  # the call that follows explains it
+        return
+    token_files = {os.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE")}
+    for profile in profiles.values():
+        if isinstance(profile, dict):
+            keep_secret(*(profile.get(key) for key in _SECRET_KEYS))
+            token_files.add(profile.get("web_identity_token_file"))
+    for path in token_files:
+        if isinstance(path, str) and path:
+            try:
+                token = safefile.read(os.path.expanduser(path), 64 * 1024, follow=True)
+            except OSError:
+                continue
+            keep_secret((token or b"").decode("utf-8", "replace").strip())
+
+
+def _keep_resolved_secrets(session: botocore.session.Session) -> None:
+    """The secret key and session token a client resolved (any source: files, SSO, a process,
+    a container or instance role, web identity, a source_profile role), for redaction."""
+    try:
+        credentials = session.get_credentials()  # resolved when the client was created
+        frozen = credentials.get_frozen_credentials() if credentials is not None else None
+    except Exception:  # the call that follows explains it
+        return
+    if frozen is not None:
+        keep_secret(frozen.secret_key, frozen.token)
 
 
 @cachetools.cached(cachetools.LRUCache(maxsize=32))
@@ -144,8 +207,11 @@ def _client(
         user_agent_extra=f"ecrpy/{__version__}",
     )
     if credentials is None:
-        return session.create_client(service, config=config)
+        client = session.create_client(service, config=config)
+        _keep_resolved_secrets(session)
+        return client
     key, secret, token = credentials
+    keep_secret(secret, token)
     return session.create_client(
         service,
         config=config,
@@ -173,6 +239,7 @@ def assume_role(registry: Registry, settings: Settings) -> tuple[str, str, str]:
         params["DurationSeconds"] = settings.duration_seconds
     try:
         reply = sts.assume_role(**params)["Credentials"]
+        keep_secret(reply["SecretAccessKey"], reply["SessionToken"])
         return (reply["AccessKeyId"], reply["SecretAccessKey"], reply["SessionToken"])
     except Exception as exc:
         from botocore.exceptions import ClientError
@@ -268,6 +335,8 @@ def explain(exc: BaseException, registry: Registry) -> tuple[str, str]:
     from botocore import exceptions as bce
 
     host = registry.host
+    if isinstance(exc, TokenUnavailable):  # already explained (a planted AWS file)
+        return str(exc), exc.kind
     if isinstance(exc, bce.NoCredentialsError):
         return _no_credentials(registry), NO_CREDENTIALS
     if isinstance(exc, bce.ProfileNotFound):

@@ -28,12 +28,30 @@ SECRET_ENV = (
 )
 
 
+# Secrets ecrpy has in hand in this process besides the environment's: the secret keys and
+# session tokens of the AWS profiles botocore read, and of the credentials a call resolved or
+# assumed, whatever their source. The AWS layer adds them (keep_secret) before it can fail.
+_IN_HAND: set[str] = set()
+
+
+def keep_secret(*values: object) -> None:
+    """Make :func:`redact` hide these values from now on (too short ones cannot be told apart)."""
+    for value in values:
+        if isinstance(value, str) and len(value) >= 8:
+            _IN_HAND.add(value)
+
+
 def redact(message: str, environ: Mapping[str, str]) -> str:
-    """``message`` with every secret of the environment replaced by ``***``."""
-    for name in SECRET_ENV:
-        value = environ.get(name, "")
+    """``message`` with every secret of the environment, or in hand, replaced by ``***``.
+
+    Also their percent-encoded forms (``/``, ``+``, ``=``), as an echoed request would hold them.
+    """
+    secrets = {environ.get(name, "") for name in SECRET_ENV} | _IN_HAND
+    for value in sorted(secrets, key=len, reverse=True):  # a longer secret may hold a shorter one
         if len(value) >= 8:
-            message = message.replace(value, "***")
+            encoded = value.replace("%", "%25").replace("/", "%2F").replace("+", "%2B")
+            encoded = encoded.replace("=", "%3D")
+            message = message.replace(value, "***").replace(encoded, "***")
     return message
 
 

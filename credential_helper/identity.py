@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 
+from . import safefile
+
 TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -99,10 +101,12 @@ def config_path(environ: Mapping[str, str]) -> str:
 
 
 def read_file(path: str) -> bytes | None:
-    """A file's bytes, or None when it cannot be read (missing counts as a state, too)."""
+    """A file's bytes, or None when it cannot be read (missing counts as a state, too).
+
+    A FIFO, socket or device there counts as missing, and is never waited on (safefile).
+    """
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        return safefile.read(path, follow=True)
     except OSError:
         return None
 
@@ -133,3 +137,19 @@ def current(environ: Mapping[str, str]) -> str:
     """The fingerprint of the identity in force: reads the AWS files and ecrpy's settings file."""
     paths = (*aws_files(environ), config_path(environ))
     return fingerprint(identity_env(environ), [(path, read_file(path)) for path in paths])
+
+
+def planted_aws_file(environ: Mapping[str, str]) -> str | None:
+    """The AWS config or credentials file that is there but is no regular file (a FIFO ...).
+
+    The fingerprint counts such a file as missing, but botocore would open it with a plain
+    ``open()`` and wait on a FIFO forever: the cold path asks this first and refuses.
+    """
+    for path in aws_files(environ):
+        try:
+            os.close(safefile.open_fd(path, follow=True))
+        except safefile.NotRegular:
+            return path
+        except OSError:
+            continue
+    return None

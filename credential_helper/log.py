@@ -56,26 +56,31 @@ def _get_logger() -> logging.Logger | None:
     logger.propagate = False
     logger.setLevel(DEBUG)
     file_path = path()
-    if file_path is None or not _private_dir(os.path.dirname(file_path)):
-        # No trustworthy directory for a log file (the cache directory is a symlink, someone
-        # else's, or writable by others): stderr, which Docker captures and does not show.
-        handler: logging.Handler = logging.StreamHandler()
+    handler: logging.Handler | None = None
+    refused = None
+    if file_path is not None and _private_dir(os.path.dirname(file_path)):
+        from . import safefile
+
+        try:
+            handler = _file_handler(file_path)
+        except safefile.NotRegular as exc:  # a FIFO planted there: never waited on
+            refused = f"log file {file_path} refused ({exc.strerror}): logging to stderr"
+        except OSError:
+            return None  # no writable place for a log: say nothing rather than fail the call
+        else:
+            handler.setFormatter(
+                logging.Formatter("%(asctime)s pid=%(process)d %(levelname)s %(message)s")
+            )
+    if handler is None:
+        # No trustworthy place for a log file (the cache directory is a symlink, someone else's,
+        # or writable by others; the log file is not a regular file): stderr, which Docker
+        # captures and does not show.
+        handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("ecrpy: %(levelname)s %(message)s"))
-        logger.handlers[:] = [handler]
-        _logger = logger
-        return logger
-    try:
-        os.makedirs(os.path.dirname(file_path), mode=0o700, exist_ok=True)
-        fd = os.open(
-            file_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o600
-        )
-        os.close(fd)
-        handler = _file_handler(file_path)
-    except OSError:
-        return None  # no writable place for a log: say nothing rather than fail the call
-    handler.setFormatter(logging.Formatter("%(asctime)s pid=%(process)d %(levelname)s %(message)s"))
     logger.handlers[:] = [handler]
     _logger = logger
+    if refused is not None:
+        logger.warning("%s", refused)
     return logger
 
 
@@ -86,10 +91,19 @@ def _file_handler(file_path: str) -> logging.Handler:
     docker CLI shows its user. Defined here so that logging is imported only when needed.
     """
     import contextlib
+    import io
     import logging.handlers
     import sys
 
+    from . import safefile
+
     class Handler(logging.handlers.RotatingFileHandler):
+        def _open(self) -> io.TextIOWrapper:
+            """Created 0600; a FIFO or symlink planted there is refused, never waited on."""
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+            fd = safefile.open_fd(self.baseFilename, flags, mine=True)
+            return open(fd, "a", encoding="utf-8")
+
         def handleError(self, record: logging.LogRecord) -> None:
             with contextlib.suppress(Exception):  # nowhere left to report to
                 sys.stderr.write(f"ecrpy: {record.levelname} {record.getMessage()}\n")

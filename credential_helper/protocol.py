@@ -72,41 +72,84 @@ def server_url(raw: bytes) -> str:
     return url
 
 
+# The authority rule. A server URL names its registry by its authority, read the way a URL parser
+# (Go's net/url, WHATWG, Python's urlsplit) and Docker's registry.ConvertToHostname both read it:
+#
+# - an optional scheme, and only ``https://`` or ``http://`` at the very start (lowercase, as
+#   ConvertToHostname strips them): any other ``x://`` is read differently by the two, so the
+#   authority is then ``x:`` and names no host;
+# - the authority ends at the first ``/``, ``?`` or ``#``; nothing after it names the registry;
+# - ``userinfo@`` (up to the last ``@``) is dropped, and must be RFC 3986 userinfo characters;
+# - then ``host``, ``host:port`` (ASCII digits, up to 65535) or ``[IPv6]``, ``[IPv6]:port``;
+# - the host is ASCII letters, digits, ``-`` and ``.`` only, checked before any case folding (so
+#   U+212A KELVIN SIGN never becomes a ``k``); one trailing dot is the same host.
+#
+# A backslash anywhere, or any other character in the authority, and the input names no host:
+# WHATWG reads a backslash as ``/``, so ``https://evil.example<backslash>@<ecr>`` is evil.example to
+# a browser-style parser and ``<ecr>`` to a naive one. Where readers could disagree: no host.
+_SCHEMES = ("https://", "http://")
+_ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_HOST_CHARS = frozenset(_ALNUM + "-.")
+_USERINFO_CHARS = frozenset(_ALNUM + "-._~!$&'()*+,;=:%@")
+_IPV6_CHARS = frozenset("0123456789abcdefABCDEF:.")
+_DIGITS = frozenset("0123456789")
+
+
+def _split(url: str) -> tuple[str, str, str, str]:
+    """``(scheme, userinfo@, host[:port], rest)`` of a URL: the authority rule's reading."""
+    scheme = next((s for s in _SCHEMES if url.startswith(s)), "")
+    start = len(scheme)
+    end = len(url)
+    for stop in "/?#":
+        cut = url.find(stop, start, end)
+        if cut != -1:
+            end = cut
+    userinfo, at, hostport = url[start:end].rpartition("@")
+    return scheme, userinfo + at, hostport, url[end:]
+
+
+def _port_ok(port: str) -> bool:
+    """ASCII digits, at most 65535: past that, URL parsers refuse the URL (Go's does not)."""
+    return bool(port) and set(port) <= _DIGITS and int(port) <= 65535
+
+
 def hostname(url: str) -> str:
-    """Reduce any form a client sends to a bare lowercase hostname.
+    """The registry hostname a server URL names, lowercase, without port or trailing dot.
 
     ``host``, ``host:443``, ``https://host``, ``https://host/v2/x``, ``http://user:pw@HOST.`` all
-    give ``host``. The result is only ever compared with the registry grammar, so an odd input
-    gives an odd hostname that matches nothing, never an error.
+    give ``host``; an IPv6 literal gives ``[addr]``. ``""`` when the authority is not a hostname
+    at all (see the authority rule above): that matches no registry, so the answer is not-found.
     """
     text = url.strip()
-    scheme_end = text.find("://")
-    if scheme_end != -1:
-        text = text[scheme_end + 3 :]
-    for stop in "/?#":
-        cut = text.find(stop)
-        if cut != -1:
-            text = text[:cut]
-    text = text.rpartition("@")[2]  # user:password@ never takes part in the decision
-    if text.startswith("["):  # IPv6 literal, maybe with a port: never ECR, but reduce it alike
-        return text[: text.find("]") + 1 or len(text)].lower()
-    host, colon, port = text.rpartition(":")
-    if colon and port.isdigit():
-        text = host
-    return text.lower().rstrip(".")
+    if "\\" in text:
+        return ""
+    _scheme, userinfo, hostport, _rest = _split(text)
+    if not set(userinfo) <= _USERINFO_CHARS:
+        return ""
+    if hostport.startswith("["):  # IPv6 literal, maybe with a port: never ECR, but reduce it alike
+        close = hostport.find("]")
+        address, after = hostport[1:close], hostport[close + 1 :]
+        if close == -1 or not address or not set(address) <= _IPV6_CHARS:
+            return ""
+        if after and not (after[0] == ":" and _port_ok(after[1:])):
+            return ""
+        return f"[{address.lower()}]"
+    host, colon, port = hostport.rpartition(":")
+    if not colon:
+        host = hostport
+    elif not _port_ok(port):
+        return ""
+    if host.endswith("."):
+        host = host[:-1]
+    if not host or not set(host) <= _HOST_CHARS:  # ASCII only, before lower() folds anything
+        return ""
+    return host.lower()
 
 
 def without_userinfo(url: str) -> str:
     """``url`` with any ``user:password@`` before the host removed, the rest as sent."""
-    scheme_end = url.find("://")
-    start = scheme_end + 3 if scheme_end != -1 else 0
-    end = len(url)
-    for stop in "/?#":
-        cut = url.find(stop, start)
-        if cut != -1:
-            end = min(end, cut)
-    at = url.rfind("@", start, end)
-    return url if at == -1 else url[:start] + url[at + 1 :]
+    scheme, _userinfo, hostport, rest = _split(url)
+    return scheme + hostport + rest
 
 
 def parse_store(raw: bytes) -> Credentials:

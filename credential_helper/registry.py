@@ -21,7 +21,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
 if TYPE_CHECKING:
-    pass
+    from collections.abc import Collection, Mapping
 
 PUBLIC_HOSTS = ("public.ecr.aws", "ecr-public.aws.com")
 PUBLIC_API_REGION = "us-east-1"
@@ -53,8 +53,9 @@ _SERVICE_LABELS = {
     "dkr-ecr": (False, True),
     "dkr-ecr-fips": (True, True),
 }
-# Region name prefixes that only exist in one partition. A hostname that puts such a region
-# under another partition's suffix names no real registry.
+# Region name prefixes that only exist in one partition: the partition of a region that is not in
+# the table (one listed in ECRPY_EXTRA_REGIONS). tests/test_regions.py checks that the table's
+# regions follow the same rule.
 _REGION_PREFIX_PARTITION = (
     ("us-gov-", "aws-us-gov"),
     ("cn-", "aws-cn"),
@@ -64,6 +65,8 @@ _REGION_PREFIX_PARTITION = (
     ("us-iso-", "aws-iso"),
     ("eusc-", "aws-eusc"),
 )
+# Regions newer than the generated table, named by the user: a comma- or space-separated list.
+EXTRA_REGIONS_ENV = "ECRPY_EXTRA_REGIONS"
 _DIGITS = frozenset("0123456789")
 _LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
 
@@ -122,18 +125,48 @@ def is_region(name: str) -> bool:
     return all(word and set(word) <= _LOWER for word in words)
 
 
-def _partition(region: str, suffix_partition: str) -> str | None:
-    """The partition of ``region`` under a suffix, or None when the two contradict each other."""
+def extra_regions(environ: Mapping[str, str]) -> frozenset[str]:
+    """The well-formed region names of ``ECRPY_EXTRA_REGIONS``."""
+    value = environ.get(EXTRA_REGIONS_ENV, "")
+    return frozenset(name for name in value.replace(",", " ").split() if is_region(name))
+
+
+def region_partition(region: str, extra: Collection[str] | None = None) -> str | None:
+    """The partition of a region AWS has (the generated table), or of one in ``extra``.
+
+    ``extra`` None: ``ECRPY_EXTRA_REGIONS`` of this process, read only for a region the table
+    lacks. Any other region is None: it names no registry, and nothing asks the network.
+    """
+    from .regions import REGIONS
+
+    known = REGIONS.get(region)
+    if known is not None:
+        return known
+    if extra is None:
+        import os
+
+        extra = extra_regions(os.environ)
+    if region not in extra:
+        return None
     for prefix, partition in _REGION_PREFIX_PARTITION:
         if region.startswith(prefix):
-            if partition == "aws-us-gov":  # GovCloud shares the commercial DNS suffixes
-                return partition if suffix_partition == "aws" else None
-            return partition if suffix_partition == partition else None
-    return suffix_partition if suffix_partition == "aws" else None
+            return partition
+    return "aws"
 
 
-def parse(host: str) -> Registry | None:
-    """The registry a normalised hostname names, or None when it is not an ECR registry."""
+def _partition(region: str, suffix_partition: str, extra: Collection[str] | None) -> str | None:
+    """The partition of ``region`` under a suffix, or None when the two contradict each other."""
+    partition = region_partition(region, extra)
+    if partition == "aws-us-gov":  # GovCloud shares the commercial DNS suffixes
+        return partition if suffix_partition == "aws" else None
+    return partition if partition == suffix_partition else None
+
+
+def parse(host: str, extra: Collection[str] | None = None) -> Registry | None:
+    """The registry a normalised hostname names, or None when it is not an ECR registry.
+
+    ``extra``: regions beyond the table, see :func:`region_partition`.
+    """
     if host in PUBLIC_HOSTS:
         return Registry(host, None, PUBLIC_API_REGION, "aws", public=True)
     labels = host.split(".")
@@ -158,21 +191,31 @@ def parse(host: str) -> Registry | None:
     suffix_partition = suffixes.get(suffix)
     if suffix_partition is None:
         return None
-    partition = _partition(region, suffix_partition)
+    partition = _partition(region, suffix_partition, extra)
     if partition is None:
         return None
     return Registry(host, account, region, partition, fips=fips, dualstack=dualstack)
 
 
+def unknown_region(host: str) -> str | None:
+    """The region of a hostname that would be an ECR registry if only its region were known."""
+    labels = host.split(".")
+    for index in (3, 2):  # ``A.dkr.ecr.R.suffix`` or ``A.dkr-ecr.R.suffix``
+        if len(labels) > index + 1 and is_region(labels[index]):
+            region = labels[index]
+            if region_partition(region) is None and parse(host, {region}) is not None:
+                return region
+    return None
+
+
 _PARTITION_SUFFIX = {partition: suffix for suffix, partition in _IPV4_SUFFIXES.items()}
+_PARTITION_SUFFIX["aws-us-gov"] = "amazonaws.com"
 
 
 def private_host(account: str, region: str) -> str | None:
     """The IPv4 registry hostname of an account in a region, or None if either is malformed."""
-    partition = "aws"
-    for prefix, special in _REGION_PREFIX_PARTITION:
-        if region.startswith(prefix):
-            partition = "aws" if special == "aws-us-gov" else special
-            break
+    partition = region_partition(region) if is_region(region) else None
+    if partition is None:
+        return None
     host = f"{account}.dkr.ecr.{region}.{_PARTITION_SUFFIX[partition]}"
     return host if parse(host) is not None else None

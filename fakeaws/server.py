@@ -6,7 +6,11 @@ moto answers ECR, STS and IAM. The wrapper adds what ecrpy's tests need and moto
 - ECR Public's GetAuthorizationToken (moto has no ecr-public backend);
 - a record of every request: service, operation, the access key that signed it, the registry
   ids asked for, so tests can assert "one token request" or "made with the role's keys";
-- faults on demand: an AWS error code, an HTTP status, a delay, or a reply that is not JSON.
+- faults on demand: an AWS error code, an HTTP status, a delay, or a reply that is not JSON;
+- an echo fault: an error whose message repeats the request (its headers, session token
+  included, its body) and the secret key that signed it, when the fake knows it (the ones its
+  AssumeRole* handed out, and any a test tells it about): what a proxy in the middle, or a
+  careless future AWS error, could print back.
 
 It is reached only through the SDK's standard settings (``AWS_ENDPOINT_URL_ECR`` ...), never
 through anything in the product. Control it in-process (:class:`FakeAWS`) or, when it runs as
@@ -20,10 +24,11 @@ import json
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from email.utils import formatdate
 from typing import Any, Callable
 from urllib.parse import parse_qs
+from xml.sax.saxutils import escape as xml_escape
 
 ECR_TARGET = "AmazonEC2ContainerRegistry_V20150921."
 ECR_PUBLIC_TARGET = "SpencerFrontendService."
@@ -54,6 +59,7 @@ class Fault:
     delay: float = 0.0  # seconds to wait before answering (or before the fault)
     body: str | None = None  # a raw body to send instead (malformed replies)
     times: int | None = None  # how many requests it applies to; None: all
+    echo: bool = False  # append the request and its signing secret to the message (with code)
 
     def matches(self, request: Request) -> bool:
         if self.times is not None and self.times <= 0:
@@ -111,6 +117,8 @@ class FakeAWS:
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
         self.issued: dict[str, str] = {}  # access key handed out by AssumeRole* -> role ARN
+        self.secrets: dict[str, str] = {}  # access key -> its secret, for echo faults
+        self.session_tokens: dict[str, str] = {}  # access key handed out -> its session token
         self.lock = threading.Lock()
 
     # -- control ---------------------------------------------------------------------------
@@ -120,6 +128,8 @@ class FakeAWS:
             self.requests.clear()
             self.faults.clear()
             self.issued.clear()
+            self.secrets.clear()
+            self.session_tokens.clear()
             self.password = None
             self.clock_offset = 0.0
 
@@ -158,6 +168,8 @@ class FakeAWS:
                 fault.times -= 1
         if fault is not None:
             time.sleep(fault.delay)
+            if fault.echo:
+                fault = replace(fault, message=self._echo(fault, request, environ, body))
             if fault.code or fault.body is not None:
                 return self._fault(fault, environ, start_response)
         if request.service == "ecr-public" or environ.get("HTTP_X_AMZ_TARGET", "").startswith(
@@ -171,16 +183,29 @@ class FakeAWS:
             return self._record_issue(request, environ, start_response)
         return self.moto(environ, start_response)  # type: ignore[no-any-return]
 
+    def _echo(self, fault: Fault, request: Request, environ: dict[str, Any], body: bytes) -> str:
+        headers = " ".join(
+            f"{name[5:]}={value}"
+            for name, value in sorted(environ.items())
+            if name.startswith("HTTP_")
+        )
+        with self.lock:
+            secret = self.secrets.get(request.access_key, "(unknown)")
+        return (
+            f"{fault.message}; you sent: {headers} body={body.decode('utf-8', 'replace')} "
+            f"signed by {request.access_key} with secret {secret}"
+        )
+
     def _record_issue(
         self, request: Request, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         body = b"".join(self.moto(environ, _capture_into(captured := {})))
-        marker = b"<AccessKeyId>"
-        start = body.find(marker)
-        if start != -1:
-            key = body[start + len(marker) : body.find(b"<", start + len(marker))].decode()
+        key, secret = _element(body, b"AccessKeyId"), _element(body, b"SecretAccessKey")
+        if key:
             with self.lock:
                 self.issued[key] = request.role_arn
+                self.secrets[key] = secret
+                self.session_tokens[key] = _element(body, b"SessionToken")
         start_response(captured["status"], captured["headers"])
         return [body]
 
@@ -194,7 +219,7 @@ class FakeAWS:
         else:  # query protocol (STS, IAM): XML
             payload = (
                 "<ErrorResponse><Error><Type>Sender</Type>"
-                f"<Code>{fault.code}</Code><Message>{fault.message}</Message>"
+                f"<Code>{fault.code}</Code><Message>{xml_escape(fault.message)}</Message>"
                 "</Error><RequestId>fake</RequestId></ErrorResponse>"
             ).encode()
         content_type = (
@@ -259,6 +284,15 @@ class FakeAWS:
             [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))],
         )
         return [data]
+
+
+def _element(body: bytes, name: bytes) -> str:
+    """The text of the first ``<name>`` element of an XML reply, or ""."""
+    start = body.find(b"<" + name + b">")
+    if start == -1:
+        return ""
+    start += len(name) + 2
+    return body[start : body.find(b"<", start)].decode()
 
 
 def _capture_into(captured: dict[str, Any]) -> Callable[..., None]:

@@ -5,7 +5,9 @@
 One input drives four readers, each with the invariant a user relies on:
 
 - stdin of ``get``/``erase`` -> server URL -> hostname -> registry: only the protocol's own
-  error, and a registry only for a hostname that is exactly ECR's (12-digit account);
+  error, and a registry only for a hostname that is exactly ECR's (12-digit account), and only
+  when the URL's authority names that very host, as a URL parser reads it with and without
+  backslashes read as slashes (the authority rule of ``protocol``; tests/test_authority.py);
 - stdin of ``store``: only the protocol's own error;
 - jsonlite.loads: the same verdict as the stdlib's json.loads;
 - a cache file's text: an entry or None, never an exception.
@@ -25,6 +27,8 @@ import atheris
 with atheris.instrument_imports():
     from credential_helper import cache, jsonlite, protocol, registry
 
+from tests.url_oracle import url_parser_host  # Python's URL parser, as an oracle
+
 
 def check(data: bytes) -> None:
     try:
@@ -36,7 +40,10 @@ def check(data: bytes) -> None:
         found = registry.parse(host)
         if found is not None:
             assert found.host == host
+            assert host.isascii(), host
             assert found.public or (found.account is not None and found.account.isdigit())
+            for backslash_is_slash in (False, True):
+                assert url_parser_host(url, backslash_is_slash) == host, (url, host)
 
     with contextlib.suppress(protocol.HelperError):
         protocol.parse_store(data)

@@ -34,7 +34,7 @@ ANY_TEXT = st.text(st.characters(exclude_categories=()))
         f"https://{HOST}:443/v2/",
         f"https://{HOST}:5000/v2/",
         HOST.upper(),
-        f"HTTPS://{HOST.upper()}:443/V2/",
+        f"https://{HOST.upper()}:443/V2/",
         f"{HOST}.",
         f"{HOST}.:443",
         f"https://{HOST}./v2/",

@@ -178,14 +178,8 @@ def image_registry(image: str) -> tuple[str, str | None]:
     key = image.split("/", 1)[0]
     if not key or "@" in key:
         return key, None
-    host, colon, port = key.rpartition(":")
-    if colon:
-        if not port.isdigit():
-            return key, None  # "ubuntu:22.04": a Docker Hub image, not a host:port
-        key_host = host
-    else:
-        key_host = key
-    return key, key_host.lower().rstrip(".") or None
+    # "ubuntu:22.04" is a Docker Hub image, not a host:port; the rest is protocol's authority rule
+    return key, protocol.hostname(key) or None
 
 
 # -- the response ------------------------------------------------------------------------------

@@ -46,9 +46,10 @@ def run(argv: list[str], environ: Mapping[str, str], out: TextIO = sys.stdout) -
     )
     args = parser.parse_args(argv)
 
-    reg = registry.parse(protocol.hostname(args.registry))
+    host = protocol.hostname(args.registry)
+    reg = registry.parse(host)
     if reg is None:
-        out.write(not_ecr(protocol.hostname(args.registry)) + "\n")
+        out.write(not_ecr(host or protocol.without_userinfo(args.registry)) + "\n")
         return 1
     try:
         settings = config.settings_for(config.load(environ), reg)

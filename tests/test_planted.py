@@ -1,0 +1,137 @@
+"""A FIFO planted where ecrpy opens a file by name: ``get`` still answers, and says why.
+
+``open()`` on a FIFO waits for the other end, forever, and with it every ``docker pull``. Each
+test plants one at one of the paths ecrpy opens and runs the real helper as Docker does; the
+subprocess timeout is the bound (a hang fails the test, it is never timed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fakeaws.server import FakeAWS
+from tests.conftest import REGISTRY, Helper
+
+PASSWORD = "123456789012-auth-token"
+BOUND = 15  # seconds: a get takes well under one; a FIFO waited on never returns
+
+
+def cache_dir(env: dict[str, str]) -> Path:
+    return Path(env["HOME"]) / ".cache" / "ecrpy"
+
+
+def get(helper: Helper, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return helper.run("get", stdin=REGISTRY, env=env, timeout=BOUND)
+
+
+def served(result: subprocess.CompletedProcess[str]) -> bool:
+    return result.returncode == 0 and json.loads(result.stdout)["Secret"] == PASSWORD
+
+
+def entry_file(helper: Helper, env: dict[str, str], suffix: str) -> Path:
+    """``<cache>/<registry>.<fingerprint><suffix>`` of this identity, after one get and an erase."""
+    assert served(get(helper, env))
+    (entry,) = cache_dir(env).glob("*.json")
+    assert helper.run("erase", stdin=REGISTRY, env=env).returncode == 0
+    return entry.with_name(entry.name[: -len(".json")] + suffix)
+
+
+def plant(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() or path.is_symlink():
+        path.unlink()
+    os.mkfifo(path, 0o600)
+    return path
+
+
+def log_text(env: dict[str, str]) -> str:
+    return (cache_dir(env) / "ecrpy.log").read_text()
+
+
+@pytest.mark.parametrize(
+    ("suffix", "warning"),
+    [
+        (".json", "cache file {} is not a private file of this user: ignored"),  # a miss
+        (".fail", "cache file {} is not a private file of this user: ignored"),  # no failure
+        (".lock", "cannot open lock {}: not a regular file; going on unlocked"),
+    ],
+    ids=["token-file", "failure-record", "lock-file"],
+)
+def test_a_fifo_in_the_cache_is_never_waited_on(
+    helper: Helper, env: dict[str, str], fake: FakeAWS, suffix: str, warning: str
+) -> None:
+    fifo = plant(entry_file(helper, env, suffix))
+    assert served(get(helper, env))
+    assert warning.format(fifo) in log_text(env)
+    assert fake.count("GetAuthorizationToken") == 2
+    if suffix == ".json":
+        assert fifo.is_file()  # replaced by a real entry, atomically
+        assert served(get(helper, env)) and fake.count("GetAuthorizationToken") == 2
+
+
+@pytest.mark.parametrize("reader", [False, True], ids=["no-reader", "a-reader-holds-it"])
+def test_a_fifo_at_the_log_file_means_logging_to_stderr(
+    helper: Helper, env: dict[str, str], fake: FakeAWS, reader: bool
+) -> None:
+    fifo = plant(cache_dir(env) / "ecrpy.log")
+    os.chmod(cache_dir(env), 0o700)
+    env["ECRPY_LOG_LEVEL"] = "info"
+    held = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK) if reader else None
+    try:
+        result = get(helper, env)
+    finally:
+        if held is not None:
+            os.close(held)
+    assert served(result)
+    assert result.stderr.startswith(
+        f"ecrpy: WARNING log file {fifo} refused (not a regular file): logging to stderr\n"
+    )
+    assert "ecrpy: INFO refresh" in result.stderr
+
+
+def test_a_fifo_as_the_settings_file_is_a_clear_error_on_the_cold_path(
+    helper: Helper, env: dict[str, str], fake: FakeAWS
+) -> None:
+    assert served(get(helper, env))  # cached while there were no settings
+    fifo = plant(Path(env["HOME"]) / ".config" / "ecrpy" / "config.toml")
+    assert served(get(helper, env))  # counted as missing: the same identity, from the cache
+    assert helper.run("erase", stdin=REGISTRY, env=env).returncode == 0
+    result = get(helper, env)
+    line = f"ecrpy: cannot read ecrpy config {fifo}: not a regular file\n"
+    assert (result.returncode, result.stdout, result.stderr) == (1, line, line)
+
+
+@pytest.mark.parametrize("name", ["config", "credentials"])
+def test_a_fifo_as_an_aws_file_is_a_clear_error_on_the_cold_path(
+    helper: Helper, env: dict[str, str], fake: FakeAWS, name: str
+) -> None:
+    assert served(get(helper, env))
+    fifo = plant(Path(env["HOME"]) / ".aws" / name)
+    assert served(get(helper, env))  # the fingerprint counts it as missing: warm, no botocore
+    assert helper.run("erase", stdin=REGISTRY, env=env).returncode == 0
+    result = get(helper, env)
+    line = (
+        f"ecrpy: the AWS file {fifo} is not a regular file (a FIFO, socket or device): "
+        "ecrpy will not let botocore read it; replace it with a regular file\n"
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (1, line, line)
+    assert fake.count("GetAuthorizationToken") == 1
+
+
+def test_a_symlinked_aws_file_is_still_read(
+    helper: Helper, env: dict[str, str], fake: FakeAWS, tmp_path: Path
+) -> None:
+    """Secret mounts and dotfile managers symlink them: followed, as botocore follows them."""
+    real = tmp_path / "mounted-credentials"
+    real.write_text("[default]\naws_access_key_id = AKIAFROMTHEFILE00001\n")
+    (Path(env["HOME"]) / ".aws").mkdir()
+    (Path(env["HOME"]) / ".aws" / "credentials").symlink_to(real)
+    assert served(get(helper, env))
+    real.write_text("[default]\naws_access_key_id = AKIAFROMTHEFILE00002\n")
+    assert served(get(helper, env))
+    assert fake.count("GetAuthorizationToken") == 2  # its content is part of the identity
