@@ -125,8 +125,13 @@ def _client(
     dualstack: bool,
     profile: str | None,
     credentials: tuple[str, str, str] | None = None,
+    unsigned: bool = False,
 ) -> Any:
-    """A botocore client per endpoint and identity, kept for processes that fetch several tokens."""
+    """A botocore client per endpoint and identity, kept for processes that fetch several tokens.
+
+    ``unsigned``: a client that signs nothing and so never looks up credentials (STS's
+    ``AssumeRoleWithWebIdentity``, whose proof is the token it carries).
+    """
     from botocore.config import Config
 
     session = _session(profile)
@@ -143,6 +148,10 @@ def _client(
         retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
         user_agent_extra=f"ecrpy/{__version__}",
     )
+    if unsigned:
+        from botocore import UNSIGNED
+
+        config = config.merge(Config(signature_version=UNSIGNED))
     if credentials is None:
         return session.create_client(service, config=config)
     key, secret, token = credentials
@@ -171,13 +180,43 @@ def assume_role(registry: Registry, settings: Settings) -> tuple[str, str, str]:
         params["ExternalId"] = settings.external_id
     if settings.duration_seconds:
         params["DurationSeconds"] = settings.duration_seconds
+    what = f"could not assume role {role} for {registry.host}"
+    return _sts_credentials(lambda: sts.assume_role(**params), what, registry)
+
+
+def assume_role_with_web_identity(
+    registry: Registry, settings: Settings, role: str, token: str, session: str
+) -> tuple[str, str, str]:
+    """The role's credentials for a web identity token (a pod's): an unsigned STS call.
+
+    No credential of this machine is looked up: the token is the proof. STS is asked as in
+    :func:`assume_role`: the registry's region (or ``settings.region``), FIPS for FIPS registries.
+    """
+    params: dict[str, Any] = {
+        "RoleArn": role,
+        "RoleSessionName": session,
+        "WebIdentityToken": token,
+    }
+    if settings.duration_seconds:
+        params["DurationSeconds"] = settings.duration_seconds
+    what = f"could not assume role {role} with the pod's service-account token for {registry.host}"
+
+    def call() -> Any:  # the client is made inside: a missing profile fails as one line too
+        region = settings.region or registry.region
+        sts = _client("sts", region, registry.fips, False, settings.profile, unsigned=True)
+        return sts.assume_role_with_web_identity(**params)
+
+    return _sts_credentials(call, what, registry)
+
+
+def _sts_credentials(call: Any, what: str, registry: Registry) -> tuple[str, str, str]:
+    """Run an STS AssumeRole* call; its credentials, or a TokenUnavailable that says ``what``."""
     try:
-        reply = sts.assume_role(**params)["Credentials"]
+        reply = call()["Credentials"]
         return (reply["AccessKeyId"], reply["SecretAccessKey"], reply["SessionToken"])
     except Exception as exc:
         from botocore.exceptions import ClientError
 
-        what = f"could not assume role {role} for {registry.host}"
         if isinstance(exc, ClientError):  # STS said no: its code and reason, not ECR's words
             error = exc.response.get("Error", {})
             code, detail = error.get("Code", "Unknown"), error.get("Message", "")
