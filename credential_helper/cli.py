@@ -81,11 +81,15 @@ def _cache(environ: Mapping[str, str]) -> TokenCache | None:
     return TokenCache(directory)
 
 
-def _registry(url: str) -> Registry:
-    """The ECR registry a server URL names; not-found (go on anonymously) for any other host."""
-    from .registry import parse
+def _registry(url: str, environ: Mapping[str, str]) -> Registry:
+    """The ECR registry a server URL names, or an alias stands for (see aliases.py);
+    not-found (go on anonymously) for any other host."""
+    from .aliases import registry_for
 
-    registry = parse(protocol.hostname(url))
+    try:
+        registry = registry_for(url, environ)
+    except Exception as exc:
+        raise _settings_error(exc) from None
     if registry is None:
         raise HelperError(protocol.NOT_FOUND)
     return registry
@@ -98,11 +102,11 @@ def _identity(environ: Mapping[str, str]) -> str:
 
 
 def cmd_get(environ: Mapping[str, str]) -> str:
-    from .errors import NO_CREDENTIALS, TokenUnavailable
-    from .tokens import TIMEOUT_ENV, Resolver, configured_fetch, timeout_from
+    from .errors import TokenUnavailable
+    from .tokens import TIMEOUT_ENV, Resolver, anonymous, configured_fetch, timeout_from
 
     url = protocol.server_url(read_stdin())
-    registry = _registry(url)
+    registry = _registry(url, environ)
     resolver = Resolver(
         _cache(environ),
         _identity(environ),
@@ -112,7 +116,7 @@ def cmd_get(environ: Mapping[str, str]) -> str:
     try:
         entry = resolver.get(registry)
     except TokenUnavailable as exc:
-        if registry.public and exc.kind == NO_CREDENTIALS:
+        if anonymous(registry, exc):
             raise HelperError(protocol.NOT_FOUND) from None  # anonymous public pulls keep working
         raise HelperError(f"ecrpy: {exc}") from None
     echoed = protocol.without_userinfo(url)  # never hand back a password the client sent
@@ -124,7 +128,7 @@ def cmd_store(environ: Mapping[str, str]) -> str:
 
     creds = protocol.parse_store(read_stdin())
     host = protocol.hostname(creds.server_url)
-    if parse(host) is None:
+    if parse(host) is None and _alias(creds.server_url, environ) is None:
         raise HelperError(
             f"ecrpy only serves Amazon ECR registries, not {host}: "
             "use another credential helper or credsStore for it"
@@ -136,8 +140,27 @@ def cmd_store(environ: Mapping[str, str]) -> str:
     return ""
 
 
+def _settings_error(exc: Exception) -> Exception:
+    """A broken settings file as the helper's one line; any other exception as it is.
+
+    (``config`` is imported only here, once something failed: it is not on the warm path.)
+    """
+    from .config import ConfigError
+
+    return HelperError(f"ecrpy: {exc}") if isinstance(exc, ConfigError) else exc
+
+
+def _alias(url: str, environ: Mapping[str, str]) -> Registry | None:
+    from .aliases import lookup
+
+    try:
+        return lookup(url, environ)
+    except Exception as exc:
+        raise _settings_error(exc) from None
+
+
 def cmd_erase(environ: Mapping[str, str]) -> str:
-    registry = _registry(protocol.server_url(read_stdin()))
+    registry = _registry(protocol.server_url(read_stdin()), environ)
     cache = _cache(environ)
     dropped = cache.erase_host(registry.host) if cache else 0
     log.info("erase %s: %d cached token(s) dropped", registry.host, dropped)
@@ -151,7 +174,24 @@ def cmd_list(environ: Mapping[str, str]) -> str:
 
     cache = _cache(environ)
     entries = cache.entries() if cache else iter(())
-    return protocol.encode_list(listing(entries, _identity(environ), time.time()))
+    found = listing(entries, _identity(environ), time.time())
+    return protocol.encode_list({**found, **_aliased(found, environ)})
+
+
+def _aliased(found: dict[str, str], environ: Mapping[str, str]) -> dict[str, str]:
+    """``list``'s entries for the aliases of the registries listed (none if the settings are
+    broken: ``list`` has no error to give, and the registries themselves are listed)."""
+    from . import config
+
+    try:
+        loaded = config.load(environ)
+    except config.ConfigError:
+        return {}
+    return {
+        f"https://{alias}": found[f"https://{target}"]
+        for alias, target in loaded.aliases
+        if f"https://{target}" in found
+    }
 
 
 def cmd_version(environ: Mapping[str, str]) -> str:
@@ -165,6 +205,7 @@ COMMANDS: dict[str, Callable[[Mapping[str, str]], str]] = {
     "list": cmd_list,
     "version": cmd_version,
     "--version": cmd_version,
+    "-v": cmd_version,  # what docker-credential-ecr-login answers to
 }
 
 

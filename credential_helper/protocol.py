@@ -79,6 +79,19 @@ def hostname(url: str) -> str:
     give ``host``. The result is only ever compared with the registry grammar, so an odd input
     gives an odd hostname that matches nothing, never an error.
     """
+    text = authority(url)
+    if text.startswith("["):  # IPv6 literal, maybe with a port: never ECR, but reduce it alike
+        return text[: text.find("]") + 1 or len(text)]
+    host, colon, port = text.rpartition(":")
+    return host if colon and port.isdigit() else text
+
+
+def authority(url: str) -> str:
+    """``host[:port]`` of any form a client sends: lowercase, no user info, no trailing dot.
+
+    What a registry alias is matched against (an alias may name a port), and what
+    :func:`hostname` reduces further.
+    """
     text = url.strip()
     scheme_end = text.find("://")
     if scheme_end != -1:
@@ -87,13 +100,13 @@ def hostname(url: str) -> str:
         cut = text.find(stop)
         if cut != -1:
             text = text[:cut]
-    text = text.rpartition("@")[2]  # user:password@ never takes part in the decision
-    if text.startswith("["):  # IPv6 literal, maybe with a port: never ECR, but reduce it alike
-        return text[: text.find("]") + 1 or len(text)].lower()
+    text = text.rpartition("@")[2].lower()  # user:password@ never takes part in the decision
+    if text.startswith("["):
+        return text
     host, colon, port = text.rpartition(":")
     if colon and port.isdigit():
-        text = host
-    return text.lower().rstrip(".")
+        return f"{host.rstrip('.')}:{port}"
+    return text.rstrip(".")
 
 
 def without_userinfo(url: str) -> str:

@@ -46,6 +46,17 @@ STALE_MARGIN = 300.0  # a failed refresh may still serve a token with more than 
 LOCK_TIMEOUT = 45.0  # without a deadline: longer than botocore's timeouts and retries take
 
 
+QUIET_FOR = 3600.0  # an expected failure (ECR Public denied) is logged once an hour
+
+
+def anonymous(registry: Registry, exc: TokenUnavailable) -> bool:
+    """ECR Public with no credentials, or with credentials that may not get its token
+    (AccessDenied): the pull goes on anonymously (not-found), as public images allow."""
+    from .errors import DENIED, NO_CREDENTIALS
+
+    return registry.public and exc.kind in (NO_CREDENTIALS, DENIED)
+
+
 def is_fresh(entry: Entry, now: float) -> bool:
     """More than half of the token's lifetime is still ahead."""
     lifetime = entry.expires_at - entry.fetched_at
@@ -171,9 +182,17 @@ class Resolver:
             return cached
         from .errors import NO_CREDENTIALS
 
-        # No credentials for ECR Public is the normal anonymous pull, not an error.
-        quiet = registry.public and exc.kind == NO_CREDENTIALS
-        (log.info if quiet else log.error)(
-            "error %s identity=%s: %s", registry.host, self.identity, exc
-        )
+        if not anonymous(registry, exc):
+            log.error("error %s identity=%s: %s", registry.host, self.identity, exc)
+        elif exc.kind == NO_CREDENTIALS:  # the normal anonymous pull, not an error
+            log.info("error %s identity=%s: %s", registry.host, self.identity, exc)
+        elif self.cache is None or self.cache.note_once(
+            registry.host, self.identity, QUIET_FOR, self.clock()
+        ):  # denied: said once an hour, not on every pull of a public image
+            log.info(
+                "anonymous %s identity=%s: pulling without a token (logged once an hour) after: %s",
+                registry.host,
+                self.identity,
+                exc,
+            )
         raise exc

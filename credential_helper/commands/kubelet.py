@@ -374,9 +374,9 @@ def _cache(environ: Mapping[str, str]) -> TokenCache | None:
 
 def serve(request: Request, environ: Mapping[str, str], now: float) -> dict[str, Any]:
     """The response for a request; raises TokenUnavailable or RequestError when there is none."""
-    from ..errors import NO_CREDENTIALS, TokenUnavailable
+    from ..errors import TokenUnavailable
     from ..registry import parse
-    from ..tokens import Resolver, configured_fetch
+    from ..tokens import Resolver, anonymous, configured_fetch
 
     key, host = image_registry(request.image)
     registry = parse(host) if host else None
@@ -397,7 +397,7 @@ def serve(request: Request, environ: Mapping[str, str], now: float) -> dict[str,
     try:
         entry = Resolver(_cache(environ), identity, fetch).get(registry)
     except TokenUnavailable as exc:
-        if registry.public and exc.kind == NO_CREDENTIALS and account is None:
+        if anonymous(registry, exc) and account is None:
             return response(request.api_version, key, None, now)  # anonymous public pulls
         raise
     return response(request.api_version, key, entry, now)
