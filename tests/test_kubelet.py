@@ -524,6 +524,22 @@ def test_a_malformed_aws_ecr_role_arn_is_one_stderr_line(node: Kubelet, fake: Fa
     assert fake.requests == []
 
 
+def test_an_alias_of_the_settings_is_keyed_by_the_alias(
+    node: Kubelet, fake: FakeAWS, tmp_path: Path
+) -> None:
+    settings = tmp_path / "ecrpy.toml"
+    settings.write_text(f'[aliases]\n"mirror.corp.example:5000" = "{REGISTRY}"\n')
+    node.provider["env"].append({"name": "ECRPY_CONFIG", "value": str(settings)})
+    node.provider["matchImages"].append("mirror.corp.example:5000")
+    image = "mirror.corp.example:5000/team/app:1"
+    assert node.lookup(image) == [("AWS", PASSWORD)]
+    assert node.last is not None
+    assert list(json.loads(node.last.stdout)["auth"]) == ["mirror.corp.example:5000"]
+    assert ecr_calls(fake) == [(ACCESS_KEY, [ACCOUNT])]
+    assert node.lookup(f"{REGISTRY}/team/app:1") == [("AWS", PASSWORD)]
+    assert fake.count("GetAuthorizationToken") == 1  # one token, whichever name asks
+
+
 # -- images that are not ECR -------------------------------------------------------------------
 
 

@@ -337,6 +337,18 @@ def _settings(registry: Registry, environ: Mapping[str, str]) -> Settings:
     return settings._replace(role_arn=node_role, source=f"{ROLE_ENV} in the environment")
 
 
+def _alias(key: str, environ: Mapping[str, str]) -> Registry | None:
+    """The registry an alias of the settings (``host[:port]`` as the image names it) stands for;
+    ``auth`` stays keyed by the alias, which is what the kubelet matches the image with."""
+    from .. import aliases, config
+    from ..errors import CONFIG, TokenUnavailable
+
+    try:
+        return aliases.lookup(key, environ)
+    except config.ConfigError as exc:
+        raise TokenUnavailable(str(exc), CONFIG) from None
+
+
 def _is_role_arn(value: str) -> bool:
     return value.startswith("arn:") and ":role/" in value
 
@@ -380,6 +392,8 @@ def serve(request: Request, environ: Mapping[str, str], now: float) -> dict[str,
 
     key, host = image_registry(request.image)
     registry = parse(host) if host else None
+    if registry is None and host:
+        registry = _alias(key, environ)
     if registry is None:
         log.info("kubelet %s: not an ECR registry, no credentials", key)
         return response(request.api_version, key, None, now)
