@@ -113,6 +113,14 @@ def disabled(environ: Mapping[str, str]) -> bool:
     return bool(environ.get("AWS_ECR_DISABLE_CACHE"))
 
 
+def from_environ(environ: Mapping[str, str]) -> TokenCache | None:
+    """The cache this environment uses, or None when it is off or has nowhere to live."""
+    directory = default_dir(environ)
+    if directory is None or disabled(environ):
+        return None
+    return TokenCache(directory)
+
+
 class TokenCache:
     """The directory of entries. Every method fails soft: a broken cache means a cache miss."""
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 PROGRAM = "docker-credential-ecrpy"
 # The words of commands/ (kept here too, so that a protocol action never imports that package;
 # tests/test_cli.py checks that the two lists agree).
-TOOL_WORDS = ("configure", "doctor", "whoami", "kubelet-provider")
+TOOL_WORDS = ("configure", "doctor", "whoami", "kubelet-provider", "export", "login")
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
 HELP = f"""{protocol.usage(PROGRAM)}
@@ -73,12 +73,9 @@ def read_stdin() -> bytes:
 
 
 def _cache(environ: Mapping[str, str]) -> TokenCache | None:
-    from .cache import TokenCache, default_dir, disabled
+    from .cache import from_environ
 
-    directory = default_dir(environ)
-    if directory is None or disabled(environ):
-        return None
-    return TokenCache(directory)
+    return from_environ(environ)
 
 
 def _registry(url: str, environ: Mapping[str, str]) -> Registry:

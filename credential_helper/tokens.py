@@ -104,12 +104,18 @@ class Resolver:
         fetch: Fetch,
         clock: Callable[[], float] = time.time,
         deadline: float | None = None,
+        min_validity: float = 0.0,
     ) -> None:
         self.cache = cache
         self.identity = identity
         self.fetch = fetch
         self.clock = clock
         self.deadline = deadline  # seconds a fetch may take in all; None: botocore's own bounds
+        self.min_validity = min_validity  # a fresh token must also have this long left (export)
+
+    def _fresh(self, entry: Entry) -> bool:
+        now = self.clock()
+        return is_fresh(entry, now) and entry.expires_at - now >= self.min_validity
 
     def get(self, registry: Registry) -> Entry:
         """A token for ``registry``; raises ``errors.TokenUnavailable`` when none can be had."""
@@ -117,7 +123,7 @@ class Resolver:
 
         cache, host = self.cache, registry.host
         cached = cache.load(host, self.identity) if cache else None
-        if cached is not None and is_fresh(cached, self.clock()):
+        if cached is not None and self._fresh(cached):
             log.info("hit %s identity=%s", host, self.identity)
             return cached
         try:
@@ -136,7 +142,7 @@ class Resolver:
         wait = LOCK_TIMEOUT if self.deadline is None else self.deadline + 5
         with cache.lock(host, self.identity, wait):
             latest = cache.load(host, self.identity)  # another process may have just fetched
-            if latest is not None and is_fresh(latest, self.clock()):
+            if latest is not None and self._fresh(latest):
                 log.info("hit after wait %s identity=%s", host, self.identity)
                 return latest
             failure = cache.failure(host, self.identity, since=waited_since)

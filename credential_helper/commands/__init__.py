@@ -15,4 +15,6 @@ COMMANDS = {
     "doctor": "doctor",
     "whoami": "whoami",
     "kubelet-provider": "kubelet",
+    "export": "export",
+    "login": "login",
 }

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any, TextIO
 
-    from ..cache import Entry, TokenCache
+    from ..cache import Entry
     from ..config import Settings
     from ..ecr import Token
     from ..registry import Registry
@@ -375,17 +375,9 @@ def _role(request: Request, registry: Registry, environ: Mapping[str, str]) -> t
 # -- serving -----------------------------------------------------------------------------------
 
 
-def _cache(environ: Mapping[str, str]) -> TokenCache | None:
-    from ..cache import TokenCache, default_dir, disabled
-
-    directory = default_dir(environ)
-    if directory is None or disabled(environ):
-        return None
-    return TokenCache(directory)
-
-
 def serve(request: Request, environ: Mapping[str, str], now: float) -> dict[str, Any]:
     """The response for a request; raises TokenUnavailable or RequestError when there is none."""
+    from ..cache import from_environ
     from ..errors import TokenUnavailable
     from ..registry import parse
     from ..tokens import Resolver, anonymous, configured_fetch
@@ -409,7 +401,7 @@ def serve(request: Request, environ: Mapping[str, str], now: float) -> dict[str,
 
         identity, fetch = current(environ), configured_fetch(environ)
     try:
-        entry = Resolver(_cache(environ), identity, fetch).get(registry)
+        entry = Resolver(from_environ(environ), identity, fetch).get(registry)
     except TokenUnavailable as exc:
         if anonymous(registry, exc) and account is None:
             return response(request.api_version, key, None, now)  # anonymous public pulls
