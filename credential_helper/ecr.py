@@ -320,6 +320,13 @@ def explain(exc: BaseException, registry: Registry) -> tuple[str, str]:
                 f"AWS rejected the credentials used for {host}: {code}: {detail}",
                 NO_CREDENTIALS,
             )
+        operation = str(getattr(exc, "operation_name", ""))
+        if operation.startswith("AssumeRole") or operation == "GetSessionToken":
+            # botocore's own credential chain (a profile's role_arn, mfa_serial): STS said no
+            return (
+                f"STS refused {operation} for the AWS profile used for {host}: {code}: {detail}",
+                DENIED,
+            )
         return f"ECR refused a token for {host}: {code}: {detail}", DENIED
     if isinstance(
         exc,
