@@ -7,6 +7,10 @@ by ``ECRPY_CONFIG``; the fake ECR hands out the token of the aliased registry's 
 from __future__ import annotations
 
 import json
+import ssl
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -182,3 +186,129 @@ def test_resolve_is_exact_and_keeps_the_port() -> None:
 )
 def test_authority(url: str, authority: str) -> None:
     assert protocol.authority(url) == authority
+
+
+# -- configure and doctor ------------------------------------------------------------------------
+
+
+def test_configure_adds_a_named_alias_and_all_of_them(
+    helper: Helper, aliased: dict[str, str], tmp_path: Path
+) -> None:
+    docker = Path(aliased["HOME"]) / ".docker" / "config.json"
+    result = helper.run("configure", "--yes", f"{ALIAS}/team/app:1", env=aliased)
+    assert result.returncode == 0, result.stdout
+    assert json.loads(docker.read_text())["credHelpers"] == {ALIAS: "ecrpy"}
+    result = helper.run("configure", "--yes", "--aliases", env=aliased)
+    assert result.returncode == 0, result.stdout
+    assert json.loads(docker.read_text())["credHelpers"] == {ALIAS: "ecrpy", MIRROR: "ecrpy"}
+    refused = helper.run("configure", "--yes", "other.corp.example", env=aliased)
+    assert refused.returncode == 1
+    assert refused.stdout == (
+        "ecrpy: 'other.corp.example' is not an Amazon ECR registry nor an alias in "
+        f"{aliased['ECRPY_CONFIG']}\n"
+    )
+
+
+class _V2Handler(BaseHTTPRequestHandler):
+    status = 401
+
+    def do_GET(self) -> None:
+        self.send_response(self.status)
+        if self.status == 401:
+            self.send_header("WWW-Authenticate", 'Basic realm="https://corp",service="ecr"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def v2_server(tmp_path: Path) -> Iterator[tuple[int, str, type[_V2Handler]]]:
+    """An HTTPS server for ``localhost`` answering ``/v2/`` (a 401 challenge unless told)."""
+    from fakeaws import tls
+
+    certs = tls.make(str(tmp_path / "tls"), ["localhost"])
+    handler = type("Handler", (_V2Handler,), {})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certs.cert, certs.key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1], certs.ca, handler
+    server.shutdown()
+    server.server_close()
+
+
+def _doctor_aliases(helper: Helper, env: dict[str, str], alias: str, ca: str) -> list[str]:
+    Path(env["ECRPY_CONFIG"]).write_text(f'[aliases]\n"{alias}" = "{REGISTRY}"\n')
+    result = helper.run("doctor", env={**env, "SSL_CERT_FILE": ca})
+    lines = result.stdout.splitlines()
+    return [
+        line
+        for number, line in enumerate(lines)
+        if line[2:].startswith("alias ") or (number and lines[number - 1][2:].startswith("alias "))
+    ]
+
+
+def test_doctor_checks_that_an_alias_answers_as_a_registry(
+    helper: Helper, aliased: dict[str, str], v2_server: tuple[int, str, type[_V2Handler]]
+) -> None:
+    port, ca, _ = v2_server
+    lines = _doctor_aliases(helper, aliased, f"localhost:{port}", ca)
+    assert lines[0] == (
+        f"✔ alias localhost:{port}: stands for {REGISTRY}; https://localhost:{port}/v2/ answers "
+        "as a registry (HTTP 401)"
+    )
+
+
+def test_doctor_says_when_an_alias_is_not_a_registry(
+    helper: Helper, aliased: dict[str, str], v2_server: tuple[int, str, type[_V2Handler]]
+) -> None:
+    port, ca, handler = v2_server
+    handler.status = 404
+    lines = _doctor_aliases(helper, aliased, f"localhost:{port}", ca)
+    assert lines[:2] == [
+        f"✗ alias localhost:{port}: https://localhost:{port}/v2/ answers HTTP 404 without a "
+        "registry challenge: not a registry",
+        f"    fix: point localhost at the proxy or mirror in front of {REGISTRY}",
+    ]
+
+
+def test_doctor_says_when_an_alias_does_not_resolve(
+    helper: Helper, aliased: dict[str, str], tmp_path: Path
+) -> None:
+    lines = _doctor_aliases(helper, aliased, "nowhere.invalid", str(tmp_path / "none"))
+    assert lines[0].startswith("✗ alias nowhere.invalid: nowhere.invalid does not resolve (")
+    assert lines[1] == (
+        "    fix: add nowhere.invalid to DNS (or /etc/hosts), pointing at the proxy or mirror "
+        f"in front of {REGISTRY}"
+    )
+
+
+def test_doctor_says_when_an_alias_does_not_answer(
+    helper: Helper, aliased: dict[str, str], v2_server: tuple[int, str, type[_V2Handler]]
+) -> None:
+    port, _, _ = v2_server
+    lines = _doctor_aliases(helper, aliased, f"localhost:{port}", "/nonexistent-ca.pem")
+    assert lines[0].startswith(
+        f"✗ alias localhost:{port}: https://localhost:{port}/v2/ does not answer: "
+    )
+    assert "CERTIFICATE_VERIFY_FAILED" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "expected"),
+    [
+        (401, {"WWW-Authenticate": "Bearer realm=x"}, True),
+        (200, {"Docker-Distribution-Api-Version": "registry/2.0"}, True),
+        (401, {}, False),
+        (200, {}, False),
+        (404, {}, False),
+    ],
+)
+def test_registry_challenge(status: int, headers: dict[str, str], expected: bool) -> None:
+    from credential_helper.commands.doctor import registry_challenge
+
+    assert registry_challenge(status, headers) is expected
