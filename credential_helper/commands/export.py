@@ -37,8 +37,9 @@ from .. import aliases, config, protocol
 from ..cache import Entry
 from ..errors import TokenUnavailable
 from ..registry import Registry
+from .configure import PROGRAM as HELPER
 
-PROGRAM = "docker-credential-ecrpy export"
+PROGRAM = f"{HELPER} export"
 FORMATS = ("dockerconfig", "k8s-secret", "basic")
 SECRET_TYPE = "kubernetes.io/dockerconfigjson"  # noqa: S105 (a type name, no secret)
 EXPIRY_ANNOTATION = "ecrpy/token-expires-at"

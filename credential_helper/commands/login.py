@@ -22,12 +22,13 @@ from typing import TextIO
 from .. import aliases, config, docker_config, protocol
 from ..errors import CONFIG, NO_CREDENTIALS, TokenUnavailable
 from ..registry import Registry
+from .configure import PROGRAM as HELPER
 from .whoami import _when
 
-PROGRAM = "docker-credential-ecrpy login"
+PROGRAM = f"{HELPER} login"
 NO_TERMINAL = (
     "ecrpy: login needs a terminal (it may ask for an MFA code); in scripts, "
-    "`docker-credential-ecrpy export` or Docker's own `get` fetch tokens without one"
+    "the export command or Docker's own get fetch tokens without one"
 )
 
 

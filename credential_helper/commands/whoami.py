@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-from .. import cache, config, identity, protocol, registry, tokens
+from .. import aliases, cache, config, identity, protocol, registry, tokens
 from ..errors import TokenUnavailable
 
 
@@ -39,17 +39,20 @@ def run(argv: list[str], environ: Mapping[str, str], out: TextIO = sys.stdout) -
         prog="docker-credential-ecrpy whoami",
         description="Show which AWS identity and role ecrpy uses for a registry.",
     )
-    parser.add_argument("registry", help="registry hostname or image reference")
+    parser.add_argument("registry", help="registry hostname, alias or image reference")
     parser.add_argument(
         "--check", action="store_true", help="also ask AWS who you are and try to get a token"
     )
     args = parser.parse_args(argv)
 
-    reg = registry.parse(protocol.hostname(args.registry))
-    if reg is None:
-        out.write(f"ecrpy: {protocol.hostname(args.registry)} is not an Amazon ECR registry\n")
-        return 1
     try:
+        reg = aliases.registry_for(args.registry, environ)
+        if reg is None:
+            out.write(
+                f"ecrpy: {protocol.hostname(args.registry)} is not an Amazon ECR registry "
+                "nor an alias in ecrpy's settings\n"
+            )
+            return 1
         settings = config.settings_for(config.load(environ), reg)
     except config.ConfigError as exc:
         out.write(f"ecrpy: {exc}\n")
