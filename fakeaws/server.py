@@ -111,7 +111,7 @@ class FakeAWS:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         self.moto = DomainDispatcherApplication(create_backend_app)
-        self.token_lifetime = token_lifetime
+        self.token_lifetime = self.initial_lifetime = token_lifetime
         self.password = password  # hand out this password instead of moto's "<account>-auth-token"
         self.clock_offset = 0.0  # seconds the fake's clock is ahead of the machine's (Date, expiry)
         self.requests: list[Request] = []
@@ -128,6 +128,7 @@ class FakeAWS:
             self.faults.clear()
             self.issued.clear()
             self.mfa_codes.clear()
+            self.token_lifetime = self.initial_lifetime
             self.password = None
             self.clock_offset = 0.0
 
