@@ -45,6 +45,11 @@ Docker credential helper for Amazon ECR. Docker runs it; you name it in ~/.docke
            which settings, AWS profile and role serve REGISTRY; --check asks AWS too
   kubelet-provider
            serve the kubelet's image credential provider protocol (docs/kubernetes.md)
+  export REGISTRY ...
+           print the credentials for tools that run no helper: a Docker auths file,
+           a Kubernetes Secret or user:password (--help for more)
+  login [REGISTRY ...]
+           on a terminal: answer MFA prompts or renew SSO, and cache the tokens
 
 Environment: AWS_PROFILE and the rest of the AWS SDK settings choose the identity;
 AWS_ECR_CACHE_DIR, AWS_ECR_DISABLE_CACHE and ECRPY_LOG_LEVEL are described in docs/."""

@@ -157,14 +157,6 @@ def test_public_registry_denied_is_pulled_anonymously_and_said_once_an_hour(
     assert "ERROR" not in logged
 
 
-def test_private_registry_denied_is_still_an_error(
-    helper: Helper, env: dict[str, str], fake: FakeAWS
-) -> None:
-    fake.add_fault(Fault(operation="GetAuthorizationToken", code="AccessDeniedException"))
-    result = helper.run("get", stdin=REGISTRY, env=env)
-    assert result.returncode == 1 and "AccessDeniedException" in result.stdout
-
-
 @pytest.mark.parametrize("word", ["version", "--version", "-v"])
 def test_version_words(helper: Helper, env: dict[str, str], word: str) -> None:
     result = helper.run(word, env=env)

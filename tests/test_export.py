@@ -160,6 +160,10 @@ def test_the_schema_check_would_catch_a_broken_secret() -> None:
             "--name must be a Kubernetes name",
         ),
         (["--format", "k8s-secret", "--namespace=-x", REGISTRY], "--namespace must be"),
+        (
+            ["--format", "k8s-secret", "--namespace", "a.b", REGISTRY],
+            "must be a Kubernetes namespace",
+        ),
         (["--format", "basic", REGISTRY, OTHER], "name one registry"),
         (["--min-validity", "6 hours", REGISTRY], "--min-validity must be a duration"),
         (["--min-validity", "12h", REGISTRY], "less than 12h"),

@@ -185,16 +185,22 @@ def render(form: str, tokens: list[tuple[str, Entry]], name: str, namespace: str
     return json.dumps(document, indent="\t") + "\n"
 
 
-def _check_name(name: str, what: str) -> None:
-    """Kubernetes names: a DNS subdomain (lowercase, digits, ``-`` and ``.``, at most 253)."""
-    allowed = set("abcdefghijklmnopqrstuvwxyz0123456789-.")
+def _check_name(name: str, what: str, label: bool = False) -> None:
+    """Kubernetes names: a Secret's is a DNS subdomain (lowercase letters, digits, ``-`` and
+    ``.``, at most 253), a namespace's a DNS label (no ``.``, at most 63)."""
+    allowed = set("abcdefghijklmnopqrstuvwxyz0123456789-" + ("" if label else "."))
     if not (
-        0 < len(name) <= 253 and set(name) <= allowed and name[0].isalnum() and name[-1].isalnum()
+        0 < len(name) <= (63 if label else 253)
+        and set(name) <= allowed
+        and name[0].isalnum()
+        and name[-1].isalnum()
     ):
-        raise ExportError(
-            f"{what} must be a Kubernetes name (lowercase letters, digits, '-' and '.'), "
-            f"not {name!r}"
+        kind = (
+            "a Kubernetes namespace (lowercase letters, digits and '-')"
+            if label
+            else ("a Kubernetes name (lowercase letters, digits, '-' and '.')")
         )
+        raise ExportError(f"{what} must be {kind}, not {name!r}")
 
 
 def _write(path: str, text: str) -> None:
@@ -224,7 +230,7 @@ def run(
         if args.format == "k8s-secret":
             _check_name(args.name, "--name")
             if args.namespace is not None:
-                _check_name(args.namespace, "--namespace")
+                _check_name(args.namespace, "--namespace", label=True)
         wanted = targets(args.registries, environ)
         text = render(
             args.format, tokens_for(wanted, environ, min_validity), args.name, args.namespace
