@@ -342,6 +342,13 @@ def explain(exc: BaseException, registry: Registry) -> tuple[str, str]:
         return f"could not reach the ECR API for {host}: {exc}", NETWORK
     if isinstance(exc, bce.BotoCoreError):
         return f"AWS configuration problem while getting a token for {host}: {exc}", CONFIG
+    if isinstance(exc, EOFError):  # botocore's MFA prompt read the end of a get's stdin
+        return (
+            f"the AWS profile used for {host} asks for an MFA code, and nothing can answer it "
+            "here (no terminal): run 'docker-credential-ecrpy login' in a terminal first; "
+            "the tokens it caches serve the next hours",
+            CONFIG,
+        )
     if isinstance(exc, (ValueError, KeyError, TypeError)):  # botocore could not parse the reply
         return (
             f"ECR's reply for {host} could not be read ({type(exc).__name__})",

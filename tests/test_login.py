@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,26 @@ def test_login_names_what_it_cannot_serve(env: dict[str, str], fake: FakeAWS) ->
     assert (
         shown.strip() == "✗ docker.io: not an Amazon ECR registry nor an alias in ecrpy's settings"
     )
+
+
+def test_a_get_that_would_need_an_mfa_code_names_login(
+    mfa_env: dict[str, str], fake: FakeAWS, helper: Helper
+) -> None:
+    """Docker's get has no terminal: botocore's prompt reads the end of stdin. One line says why,
+    and what to run."""
+    result = subprocess.run(
+        ["setsid", helper_path(), "get"],  # no controlling terminal, as under dockerd or CI
+        input=REGISTRY,
+        env=mfa_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == (
+        f"ecrpy: the AWS profile used for {REGISTRY} asks for an MFA code, and nothing can answer "
+        "it here (no terminal): run 'docker-credential-ecrpy login' in a terminal first; the "
+        "tokens it caches serve the next hours\n"
+    )
+    assert fake.count("AssumeRole") == 0
