@@ -312,3 +312,13 @@ def test_registry_challenge(status: int, headers: dict[str, str], expected: bool
     from credential_helper.commands.doctor import registry_challenge
 
     assert registry_challenge(status, headers) is expected
+
+
+def test_whoami_names_the_alias_and_the_registry_behind_it(
+    helper: Helper, aliased: dict[str, str]
+) -> None:
+    result = helper.run("whoami", f"{MIRROR}/team/app:1", env=aliased)
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"registry   {REGISTRY} (account 123456789012")
+    assert lines[1] == f"alias      {MIRROR}, from [aliases] in {aliased['ECRPY_CONFIG']}"

@@ -59,6 +59,9 @@ def run(argv: list[str], environ: Mapping[str, str], out: TextIO = sys.stdout) -
         return 1
     fingerprint = identity.current(environ)
     _line(out, "registry", describe(reg, settings))
+    named = protocol.authority(args.registry)
+    if registry.parse(protocol.hostname(args.registry)) is None:
+        _line(out, "alias", f"{named}, from [aliases] in {identity.config_path(environ)}")
     _line(out, "settings", settings.source or f"none matched in {identity.config_path(environ)}")
     base = settings.profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE")
     if settings.profile:
