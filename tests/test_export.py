@@ -3,8 +3,8 @@
 The Docker config and the Secret are decoded as Kaniko, containers/image and the kubelet decode
 them (base64 ``auth`` split on the first colon); the Secret is validated against the Kubernetes
 API's own ``v1`` schema (``kubernetes-validate``); ``basic`` is split as ``ctr --user`` and
-``crictl --creds`` split it. skopeo and podman reading the file with ``--authfile`` are in
-tests/e2e/test_export_authfile.py.
+``crictl --creds`` split it. skopeo and podman reading the file with ``--authfile``, and ``ctr``
+pulling with ``--user``, are in tests/e2e/test_export_and_aliases.py.
 """
 
 from __future__ import annotations

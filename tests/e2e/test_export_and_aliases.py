@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from fakeaws import tls
 from fakeaws.server import FakeAWS
 
 from ..conftest import helper_path
@@ -150,3 +151,38 @@ def test_skopeo_copies_through_an_alias(
     gets = user.helper_runs("get")
     assert gets and all(r.stdin == world.ALIAS_REGISTRY and r.code == 0 for r in gets), gets
     assert fake.count("GetAuthorizationToken") == 1
+
+
+@pytest.mark.usefixtures("needs_docker")
+def test_ctr_pulls_with_exported_basic_credentials(
+    docker: DockerCLI,
+    user: User,
+    fake: FakeAWS,
+    ecr_registry: world.Registry,
+    dockerd: world.Dockerd,
+    namespace: world.Namespace,
+    certs: tls.Certs,
+    rootfs_tar: Path,
+) -> None:
+    """``ctr --user "$(export --format basic ...)"`` against the containerd dockerd runs: the
+    ``user:password`` split as containerd splits it."""
+    world.require("ctr")
+    image = f"{world.REGISTRY}/e2e/ctr:1"
+    docker.ok("import", str(rootfs_tar), image)
+    docker.ok("push", image)
+    user.configure_docker({})  # from here on, only the exported credentials
+    basic = world.run([helper_path(), "export", "--format", "basic", image], user.env)
+    assert basic.returncode == 0, world.shown(basic)
+    socket = dockerd.exec_root / "exec" / "containerd" / "containerd.sock"
+    argv = [
+        "ctr", "--address", str(socket), "--namespace", "ecrpy-e2e", "images", "pull",
+        "--tlscacert", certs.ca, "--user", basic.stdout.strip(), image,
+    ]  # fmt: skip
+    mark = ecr_registry.mark()
+
+    pulled = world.run(namespace.command(argv, {}), user.env)
+
+    assert pulled.returncode == 0, world.shown(pulled).replace(world.PASSWORD, "***")
+    seen = ecr_registry.accesses(mark)
+    assert any(a.authorized and a.uri == "/v2/e2e/ctr/manifests/1" for a in seen), seen
+    assert fake.count("GetAuthorizationToken") == 1  # docker's push and the export: one token

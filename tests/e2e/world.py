@@ -55,6 +55,7 @@ PACKAGES = {
     "skopeo": "skopeo",
     "podman": "podman",
     "htpasswd": "apache2-utils",
+    "ctr": "containerd",
     "unshare": "util-linux",
     "mount": "mount",
 }
