@@ -25,6 +25,7 @@ FORMAT_VERSION = 1
 _SUFFIX = ".json"
 _LOCK_SUFFIX = ".lock"
 _FAIL_SUFFIX = ".fail"
+_NOTE_SUFFIX = ".noted"
 _MAX_ENTRY_BYTES = 64 * 1024  # an ECR token is ~2-3 KiB; anything far larger is not ours
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -110,6 +111,14 @@ def default_dir(environ: Mapping[str, str]) -> str | None:
 def disabled(environ: Mapping[str, str]) -> bool:
     """``AWS_ECR_DISABLE_CACHE``, set to anything non-empty, turns the cache off (as in Go's)."""
     return bool(environ.get("AWS_ECR_DISABLE_CACHE"))
+
+
+def from_environ(environ: Mapping[str, str]) -> TokenCache | None:
+    """The cache this environment uses, or None when it is off or has nowhere to live."""
+    directory = default_dir(environ)
+    if directory is None or disabled(environ):
+        return None
+    return TokenCache(directory)
 
 
 class TokenCache:
@@ -257,6 +266,18 @@ class TokenCache:
             return None
         return (message, kind) if at >= since else None
 
+    def note_once(self, host: str, identity: str, every: float, now: float) -> bool:
+        """True at most once per ``every`` seconds for (host, identity), across processes: for a
+        message that would otherwise repeat on every pull. True too when nothing can be kept."""
+        path = self._name(host, identity)[: -len(_SUFFIX)] + _NOTE_SUFFIX
+        try:
+            if now - os.lstat(path).st_mtime < every:
+                return False
+        except OSError:
+            pass
+        self._write(path, "", host)
+        return True
+
     def erase_host(self, host: str) -> int:
         """Drop the entries of ``host`` for every identity; the number dropped."""
         if not self._trusted_dir():
@@ -281,7 +302,7 @@ class TokenCache:
             orphan_lock = (
                 name.endswith(_LOCK_SUFFIX) and name[: -len(_LOCK_SUFFIX)] + _SUFFIX not in names
             )
-            if orphan_lock or name.endswith(_FAIL_SUFFIX):
+            if orphan_lock or name.endswith((_FAIL_SUFFIX, _NOTE_SUFFIX)):
                 path = os.path.join(self.directory, name)
                 try:
                     if now - os.lstat(path).st_mtime > 3600:

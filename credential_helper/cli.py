@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 PROGRAM = "docker-credential-ecrpy"
 # The words of commands/ (kept here too, so that a protocol action never imports that package;
 # tests/test_cli.py checks that the two lists agree).
-TOOL_WORDS = ("configure", "doctor", "whoami", "kubelet-provider")
+TOOL_WORDS = ("configure", "doctor", "whoami", "kubelet-provider", "export", "login")
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
 DOCS = "https://github.com/ecrpy/ecrpy/tree/main/docs#readme"  # pyproject's Documentation URL
@@ -47,6 +47,9 @@ Tools around it (each takes --help):
   doctor                     check the whole set-up, with the fix for each problem
   whoami REGISTRY [--check]  which settings, AWS profile and role serve REGISTRY
   kubelet-provider           serve the kubelet's image credential provider protocol
+  export REGISTRY ...        the credentials for tools that run no helper: a Docker auths
+                             file, a Kubernetes Secret, or user:password
+  login [REGISTRY ...]       on a terminal: answer MFA prompts or renew SSO, cache the tokens
 
 Environment:
   AWS_PROFILE, AWS_ACCESS_KEY_ID, ... the AWS SDK's own settings choose the identity
@@ -93,21 +96,23 @@ def read_stdin() -> bytes:
 
 
 def _cache(environ: Mapping[str, str]) -> TokenCache | None:
-    from .cache import TokenCache, default_dir, disabled
+    from .cache import from_environ
 
-    directory = default_dir(environ)
-    if directory is None or disabled(environ):
-        return None
-    return TokenCache(directory)
+    return from_environ(environ)
 
 
-def _registry(url: str) -> Registry:
-    """The ECR registry a server URL names; not-found (go on anonymously) for any other host."""
-    from .registry import EXTRA_REGIONS_ENV, parse, unknown_region
+def _registry(url: str, environ: Mapping[str, str]) -> Registry:
+    """The ECR registry a server URL names, or an alias stands for (see aliases.py);
+    not-found (go on anonymously) for any other host."""
+    from .aliases import registry_for
+    from .registry import EXTRA_REGIONS_ENV, unknown_region
 
-    host = protocol.hostname(url)
-    registry = parse(host)
+    try:
+        registry = registry_for(url, environ)
+    except Exception as exc:
+        raise _settings_error(exc) from None
     if registry is None:
+        host = protocol.hostname(url)
         region = unknown_region(host)
         if region is not None:  # not-found all the same, but say why where Docker shows it
             sys.stderr.write(
@@ -125,11 +130,11 @@ def _identity(environ: Mapping[str, str]) -> str:
 
 
 def cmd_get(environ: Mapping[str, str]) -> str:
-    from .errors import NO_CREDENTIALS, TokenUnavailable
-    from .tokens import TIMEOUT_ENV, Resolver, configured_fetch, timeout_from
+    from .errors import TokenUnavailable
+    from .tokens import TIMEOUT_ENV, Resolver, anonymous, configured_fetch, timeout_from
 
     url = protocol.server_url(read_stdin())
-    registry = _registry(url)
+    registry = _registry(url, environ)
     resolver = Resolver(
         _cache(environ),
         _identity(environ),
@@ -139,7 +144,7 @@ def cmd_get(environ: Mapping[str, str]) -> str:
     try:
         entry = resolver.get(registry)
     except TokenUnavailable as exc:
-        if registry.public and exc.kind == NO_CREDENTIALS:
+        if anonymous(registry, exc):
             raise HelperError(protocol.NOT_FOUND) from None  # anonymous public pulls keep working
         raise HelperError(f"ecrpy: {exc}") from None
     echoed = protocol.without_userinfo(url)  # never hand back a password the client sent
@@ -151,7 +156,7 @@ def cmd_store(environ: Mapping[str, str]) -> str:
 
     creds = protocol.parse_store(read_stdin())
     host = protocol.hostname(creds.server_url)
-    if parse(host) is None:
+    if parse(host) is None and _alias(creds.server_url, environ) is None:
         named = host or repr(protocol.without_userinfo(creds.server_url))  # never a password
         raise HelperError(
             f"ecrpy only serves Amazon ECR registries, not {named}: "
@@ -164,8 +169,27 @@ def cmd_store(environ: Mapping[str, str]) -> str:
     return ""
 
 
+def _settings_error(exc: Exception) -> Exception:
+    """A broken settings file as the helper's one line; any other exception as it is.
+
+    (``config`` is imported only here, once something failed: it is not on the warm path.)
+    """
+    from .config import ConfigError
+
+    return HelperError(f"ecrpy: {exc}") if isinstance(exc, ConfigError) else exc
+
+
+def _alias(url: str, environ: Mapping[str, str]) -> Registry | None:
+    from .aliases import lookup
+
+    try:
+        return lookup(url, environ)
+    except Exception as exc:
+        raise _settings_error(exc) from None
+
+
 def cmd_erase(environ: Mapping[str, str]) -> str:
-    registry = _registry(protocol.server_url(read_stdin()))
+    registry = _registry(protocol.server_url(read_stdin()), environ)
     cache = _cache(environ)
     dropped = cache.erase_host(registry.host) if cache else 0
     log.info("erase %s: %d cached token(s) dropped", registry.host, dropped)
@@ -179,7 +203,24 @@ def cmd_list(environ: Mapping[str, str]) -> str:
 
     cache = _cache(environ)
     entries = cache.entries() if cache else iter(())
-    return protocol.encode_list(listing(entries, _identity(environ), time.time()))
+    found = listing(entries, _identity(environ), time.time())
+    return protocol.encode_list({**found, **_aliased(found, environ)})
+
+
+def _aliased(found: dict[str, str], environ: Mapping[str, str]) -> dict[str, str]:
+    """``list``'s entries for the aliases of the registries listed (none if the settings are
+    broken: ``list`` has no error to give, and the registries themselves are listed)."""
+    from . import config
+
+    try:
+        loaded = config.load(environ)
+    except config.ConfigError:
+        return {}
+    return {
+        f"https://{alias}": found[f"https://{target}"]
+        for alias, target in loaded.aliases
+        if f"https://{target}" in found
+    }
 
 
 def cmd_version(environ: Mapping[str, str]) -> str:
@@ -193,6 +234,7 @@ COMMANDS: dict[str, Callable[[Mapping[str, str]], str]] = {
     "list": cmd_list,
     "version": cmd_version,
     "--version": cmd_version,
+    "-v": cmd_version,  # what docker-credential-ecr-login answers to
 }
 
 

@@ -15,7 +15,12 @@ registry"::
     profile = "china"
 
 The most specific entry wins: an exact hostname, then an account id, then the glob with the most
-literal characters. Only the cold path parses this file (``tomllib`` imports ``re``); the warm
+literal characters. An ``[aliases]`` table maps names ECR does not know (a custom domain behind a
+proxy, a mirror) to the ECR registry they stand for; see :mod:`aliases`::
+
+    [aliases]
+    "registry.corp.example" = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+ Only the cold path parses this file (``tomllib`` imports ``re``); the warm
 path hashes its bytes into the identity fingerprint, so editing it is a new identity.
 """
 
@@ -33,6 +38,7 @@ KEYS = ("profile", "role_arn", "external_id", "role_session_name", "duration_sec
 _SESSION_NAME_CHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-"
 )
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
 EXACT, ACCOUNT, GLOB = 3, 2, 1
 
 
@@ -65,6 +71,7 @@ class Entry(NamedTuple):
 class Config(NamedTuple):
     path: str
     entries: tuple[Entry, ...] = ()
+    aliases: tuple[tuple[str, str], ...] = ()  # (alias host[:port], ECR registry host)
 
 
 def load(environ: Mapping[str, str]) -> Config:
@@ -94,17 +101,46 @@ def parse_text(text: str, path: str) -> Config:
         data = _toml_loads(text)
     except ValueError as exc:  # TOMLDecodeError says "(at line N, column M)"
         raise ConfigError(f"ecrpy config {path} is not valid TOML: {exc}") from None
-    unknown = sorted(set(data) - {"registries"})
+    unknown = sorted(set(data) - {"registries", "aliases"})
     if unknown:
         raise ConfigError(
             f"ecrpy config {path}, line {_line_of(text, unknown[0])}: unknown table or key "
-            f'{unknown[0]!r} (expected [registries."<registry>"] tables)'
+            f'{unknown[0]!r} (expected [registries."<registry>"] tables and [aliases])'
         )
     registries = data.get("registries", {})
     if not isinstance(registries, dict):
         raise ConfigError(f"ecrpy config {path}: 'registries' must be a table of tables")
     entries = [_entry(pattern, values, text, path) for pattern, values in registries.items()]
-    return Config(path, tuple(entries))
+    return Config(path, tuple(entries), _aliases(data.get("aliases", {}), text, path))
+
+
+def _aliases(table: Any, text: str, path: str) -> tuple[tuple[str, str], ...]:
+    """The ``[aliases]`` table, checked: exact names (port included when given) to ECR hosts."""
+    from .protocol import authority
+
+    if not isinstance(table, dict):
+        raise ConfigError(f"ecrpy config {path}: 'aliases' must be a table of names to registries")
+    found: dict[str, str] = {}
+    for name, target in table.items():
+        where = f"ecrpy config {path}, line {_line_of(text, name, after='aliases')}"
+        key = authority(name)
+        host = key.rpartition(":")[0] if key.rpartition(":")[2].isdigit() else key
+        if key != name.lower().rstrip(".") or not host or not set(host) <= _HOST_CHARS:
+            raise ConfigError(
+                f'{where}: alias "{name}" must be a hostname, with a port if the images name '
+                "one (no scheme, path or user)"
+            )
+        if parse(host) is not None:
+            raise ConfigError(f'{where}: alias "{name}" is an ECR registry already')
+        if not isinstance(target, str) or parse(target.lower().rstrip(".")) is None:
+            raise ConfigError(
+                f'{where}: alias "{name}" must name an ECR registry hostname such as '
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+            )
+        if key in found:
+            raise ConfigError(f'{where}: alias "{name}" is listed twice')
+        found[key] = target.lower().rstrip(".")
+    return tuple(found.items())
 
 
 def _entry(pattern: str, values: Any, text: str, path: str) -> Entry:

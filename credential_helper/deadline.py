@@ -8,13 +8,17 @@ turns into a cached token (stale-if-error) or a one-line error.
 
 The alarm is armed only around the network call, never around a cache write, so an interrupted
 fetch cannot leave a half-written file. Off the main thread (or without SIGALRM) it is a no-op
-and botocore's own timeouts are the bound.
+and botocore's own timeouts are the bound. Should anything swallow the alarm (a bare ``except``
+in a library), it rings once more :data:`GRACE` seconds later and ends the process with the
+same one line on stderr: the bound holds whatever runs under it.
 """
 
 from __future__ import annotations
 
 from .errors import NETWORK, TokenUnavailable
 from .tokens import TIMEOUT_ENV
+
+GRACE = 3.0  # seconds between a swallowed alarm and the hard exit
 
 
 class Expired(BaseException):
@@ -23,15 +27,32 @@ class Expired(BaseException):
 
 
 class Deadline:
-    """``with Deadline(20, "getting a token for host"):`` raises TokenUnavailable after 20 s."""
+    """``with Deadline(20, "getting a token for host"):`` raises TokenUnavailable after 20 s.
 
-    def __init__(self, seconds: float, doing: str) -> None:
+    ``hint`` is what the message advises (by default: the ``ECRPY_TIMEOUT`` to set).
+    """
+
+    def __init__(self, seconds: float, doing: str, hint: str = "") -> None:
         self.seconds = seconds
         self.doing = doing
+        self.hint = hint or f"set {TIMEOUT_ENV} to wait longer"
         self._previous: object = None
         self._armed = False
+        self._rung = False
+
+    def message(self) -> str:
+        return f"gave up after {self.seconds:g} s {self.doing} (no answer in time; {self.hint})"
 
     def _ring(self, signum: int, frame: object) -> None:
+        import signal
+
+        if self._rung:  # the first ring was swallowed somewhere: leave, in one line
+            import os
+
+            os.write(2, f"ecrpy: {self.message()}\n".encode())
+            os._exit(1)
+        self._rung = True
+        signal.setitimer(signal.ITIMER_REAL, GRACE)
         raise Expired
 
     def __enter__(self) -> Deadline:
@@ -52,8 +73,4 @@ class Deadline:
             signal.signal(signal.SIGALRM, self._previous)  # type: ignore[arg-type]
             self._armed = False
         if kind is Expired:
-            raise TokenUnavailable(
-                f"gave up after {self.seconds:g} s {self.doing} (no answer in time; "
-                f"set {TIMEOUT_ENV} to wait longer)",
-                NETWORK,
-            ) from None
+            raise TokenUnavailable(self.message(), NETWORK) from None

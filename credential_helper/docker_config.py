@@ -172,6 +172,11 @@ def write(path: str, text: str, old_text: str | None, mode: int | None) -> str |
     return backup
 
 
+def replace_file(path: str, text: str, mode: int = 0o600) -> None:
+    """Atomically replace ``path`` (not a symlink's target) with ``text``, created with ``mode``."""
+    _atomic(path, text, mode)
+
+
 def _atomic(path: str, text: str, mode: int) -> None:
     temp = f"{path}.{os.getpid()}.tmp"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), mode)

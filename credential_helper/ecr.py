@@ -171,9 +171,16 @@ def _keep_file_secrets(session: botocore.session.Session) -> None:
 def _keep_resolved_secrets(session: botocore.session.Session) -> None:
     """The secret key and session token a client resolved (any source: files, SSO, a process,
     a container or instance role, web identity, a source_profile role), for redaction."""
+    from botocore.credentials import RefreshableCredentials
+
     try:
-        credentials = session.get_credentials()  # resolved when the client was created
-        frozen = credentials.get_frozen_credentials() if credentials is not None else None
+        credentials = session.get_credentials()
+        if isinstance(credentials, RefreshableCredentials):
+            # Only what is resolved already: asking would refresh them, which may prompt for an
+            # MFA code or call STS, before (and besides) the call that needs them.
+            frozen = credentials._frozen_credentials
+        else:
+            frozen = credentials.get_frozen_credentials() if credentials is not None else None
     except Exception:  # the call that follows explains it
         return
     if frozen is not None:
@@ -188,8 +195,13 @@ def _client(
     dualstack: bool,
     profile: str | None,
     credentials: tuple[str, str, str] | None = None,
+    unsigned: bool = False,
 ) -> Any:
-    """A botocore client per endpoint and identity, kept for processes that fetch several tokens."""
+    """A botocore client per endpoint and identity, kept for processes that fetch several tokens.
+
+    ``unsigned``: a client that signs nothing and so never looks up credentials (STS's
+    ``AssumeRoleWithWebIdentity``, whose proof is the token it carries).
+    """
     from botocore.config import Config
 
     session = _session(profile)
@@ -206,6 +218,10 @@ def _client(
         retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
         user_agent_extra=f"ecrpy/{__version__}",
     )
+    if unsigned:
+        from botocore import UNSIGNED
+
+        config = config.merge(Config(signature_version=UNSIGNED))
     if credentials is None:
         client = session.create_client(service, config=config)
         _keep_resolved_secrets(session)
@@ -237,14 +253,44 @@ def assume_role(registry: Registry, settings: Settings) -> tuple[str, str, str]:
         params["ExternalId"] = settings.external_id
     if settings.duration_seconds:
         params["DurationSeconds"] = settings.duration_seconds
+    what = f"could not assume role {role} for {registry.host}"
+    return _sts_credentials(lambda: sts.assume_role(**params), what, registry)
+
+
+def assume_role_with_web_identity(
+    registry: Registry, settings: Settings, role: str, token: str, session: str
+) -> tuple[str, str, str]:
+    """The role's credentials for a web identity token (a pod's): an unsigned STS call.
+
+    No credential of this machine is looked up: the token is the proof. STS is asked as in
+    :func:`assume_role`: the registry's region (or ``settings.region``), FIPS for FIPS registries.
+    """
+    params: dict[str, Any] = {
+        "RoleArn": role,
+        "RoleSessionName": session,
+        "WebIdentityToken": token,
+    }
+    if settings.duration_seconds:
+        params["DurationSeconds"] = settings.duration_seconds
+    what = f"could not assume role {role} with the pod's service-account token for {registry.host}"
+
+    def call() -> Any:  # the client is made inside: a missing profile fails as one line too
+        region = settings.region or registry.region
+        sts = _client("sts", region, registry.fips, False, settings.profile, unsigned=True)
+        return sts.assume_role_with_web_identity(**params)
+
+    return _sts_credentials(call, what, registry)
+
+
+def _sts_credentials(call: Any, what: str, registry: Registry) -> tuple[str, str, str]:
+    """Run an STS AssumeRole* call; its credentials, or a TokenUnavailable that says ``what``."""
     try:
-        reply = sts.assume_role(**params)["Credentials"]
+        reply = call()["Credentials"]
         keep_secret(reply["SecretAccessKey"], reply["SessionToken"])
         return (reply["AccessKeyId"], reply["SecretAccessKey"], reply["SessionToken"])
     except Exception as exc:
         from botocore.exceptions import ClientError
 
-        what = f"could not assume role {role} for {registry.host}"
         if isinstance(exc, ClientError):  # STS said no: its code and reason, not ECR's words
             error = exc.response.get("Error", {})
             code, detail = error.get("Code", "Unknown"), error.get("Message", "")
@@ -304,6 +350,8 @@ def fetch(
     except TokenUnavailable:
         raise
     except Exception as exc:  # every botocore failure is explained, never raised raw
+        if credentials is None:  # what the session resolved by now may be echoed in the error
+            _keep_resolved_secrets(_session(settings.profile))
         raise TokenUnavailable(*explain(exc, registry)) from None
     try:
         username, password = decode_token(data["authorizationToken"])
@@ -350,6 +398,13 @@ def explain(exc: BaseException, registry: Registry) -> tuple[str, str]:
                 f"AWS rejected the credentials used for {host}: {code}: {detail}",
                 NO_CREDENTIALS,
             )
+        operation = str(getattr(exc, "operation_name", ""))
+        if operation.startswith("AssumeRole") or operation == "GetSessionToken":
+            # botocore's own credential chain (a profile's role_arn, mfa_serial): STS said no
+            return (
+                f"STS refused {operation} for the AWS profile used for {host}: {code}: {detail}",
+                DENIED,
+            )
         return f"ECR refused a token for {host}: {code}: {detail}", DENIED
     if isinstance(
         exc,
@@ -365,6 +420,13 @@ def explain(exc: BaseException, registry: Registry) -> tuple[str, str]:
         return f"could not reach the ECR API for {host}: {exc}", NETWORK
     if isinstance(exc, bce.BotoCoreError):
         return f"AWS configuration problem while getting a token for {host}: {exc}", CONFIG
+    if isinstance(exc, EOFError):  # botocore's MFA prompt read the end of a get's stdin
+        return (
+            f"the AWS profile used for {host} asks for an MFA code, and nothing can answer it "
+            "here (no terminal): run 'docker-credential-ecrpy login' in a terminal first; "
+            "the tokens it caches serve the next hours",
+            CONFIG,
+        )
     if isinstance(exc, (ValueError, KeyError, TypeError)):  # botocore could not parse the reply
         return (
             f"ECR's reply for {host} could not be read ({type(exc).__name__})",

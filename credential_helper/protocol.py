@@ -113,6 +113,37 @@ def _port_ok(port: str) -> bool:
     return bool(port) and set(port) <= _DIGITS and int(port) <= 65535
 
 
+def _host_port(url: str) -> tuple[str, str]:
+    """``(host, port)`` of a server URL by the authority rule above; ``("", "")`` for no host.
+
+    The host is lowercase with no trailing dot, ``[addr]`` for an IPv6 literal; the port is ``""``
+    when none is given."""
+    text = url.strip()
+    if "\\" in text:
+        return "", ""
+    _scheme, userinfo, hostport, _rest = _split(text)
+    if not set(userinfo) <= _USERINFO_CHARS:
+        return "", ""
+    if hostport.startswith("["):  # IPv6 literal, maybe with a port: never ECR, but reduce it alike
+        close = hostport.find("]")
+        address, after = hostport[1:close], hostport[close + 1 :]
+        if close == -1 or not address or not set(address) <= _IPV6_CHARS:
+            return "", ""
+        if after and not (after[0] == ":" and _port_ok(after[1:])):
+            return "", ""
+        return f"[{address.lower()}]", after[1:]
+    host, colon, port = hostport.rpartition(":")
+    if not colon:
+        host, port = hostport, ""
+    elif not _port_ok(port):
+        return "", ""
+    if host.endswith("."):
+        host = host[:-1]
+    if not host or not set(host) <= _HOST_CHARS:  # ASCII only, before lower() folds anything
+        return "", ""
+    return host.lower(), port
+
+
 def hostname(url: str) -> str:
     """The registry hostname a server URL names, lowercase, without port or trailing dot.
 
@@ -120,30 +151,14 @@ def hostname(url: str) -> str:
     give ``host``; an IPv6 literal gives ``[addr]``. ``""`` when the authority is not a hostname
     at all (see the authority rule above): that matches no registry, so the answer is not-found.
     """
-    text = url.strip()
-    if "\\" in text:
-        return ""
-    _scheme, userinfo, hostport, _rest = _split(text)
-    if not set(userinfo) <= _USERINFO_CHARS:
-        return ""
-    if hostport.startswith("["):  # IPv6 literal, maybe with a port: never ECR, but reduce it alike
-        close = hostport.find("]")
-        address, after = hostport[1:close], hostport[close + 1 :]
-        if close == -1 or not address or not set(address) <= _IPV6_CHARS:
-            return ""
-        if after and not (after[0] == ":" and _port_ok(after[1:])):
-            return ""
-        return f"[{address.lower()}]"
-    host, colon, port = hostport.rpartition(":")
-    if not colon:
-        host = hostport
-    elif not _port_ok(port):
-        return ""
-    if host.endswith("."):
-        host = host[:-1]
-    if not host or not set(host) <= _HOST_CHARS:  # ASCII only, before lower() folds anything
-        return ""
-    return host.lower()
+    return _host_port(url)[0]
+
+
+def authority(url: str) -> str:
+    """``host[:port]`` by the same rule: what a registry alias is matched against (an alias may
+    name a port). ``""`` when the URL names no host."""
+    host, port = _host_port(url)
+    return f"{host}:{port}" if host and port else host
 
 
 def without_userinfo(url: str) -> str:

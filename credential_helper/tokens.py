@@ -46,6 +46,17 @@ STALE_MARGIN = 300.0  # a failed refresh may still serve a token with more than 
 LOCK_TIMEOUT = 45.0  # without a deadline: longer than botocore's timeouts and retries take
 
 
+QUIET_FOR = 3600.0  # an expected failure (ECR Public denied) is logged once an hour
+
+
+def anonymous(registry: Registry, exc: TokenUnavailable) -> bool:
+    """ECR Public with no credentials, or with credentials that may not get its token
+    (AccessDenied): the pull goes on anonymously (not-found), as public images allow."""
+    from .errors import DENIED, NO_CREDENTIALS
+
+    return registry.public and exc.kind in (NO_CREDENTIALS, DENIED)
+
+
 def is_fresh(entry: Entry, now: float) -> bool:
     """More than half of the token's lifetime is still ahead."""
     lifetime = entry.expires_at - entry.fetched_at
@@ -93,12 +104,18 @@ class Resolver:
         fetch: Fetch,
         clock: Callable[[], float] = time.time,
         deadline: float | None = None,
+        min_validity: float = 0.0,
     ) -> None:
         self.cache = cache
         self.identity = identity
         self.fetch = fetch
         self.clock = clock
         self.deadline = deadline  # seconds a fetch may take in all; None: botocore's own bounds
+        self.min_validity = min_validity  # a fresh token must also have this long left (export)
+
+    def _fresh(self, entry: Entry) -> bool:
+        now = self.clock()
+        return is_fresh(entry, now) and entry.expires_at - now >= self.min_validity
 
     def get(self, registry: Registry) -> Entry:
         """A token for ``registry``; raises ``errors.TokenUnavailable`` when none can be had."""
@@ -106,7 +123,7 @@ class Resolver:
 
         cache, host = self.cache, registry.host
         cached = cache.load(host, self.identity) if cache else None
-        if cached is not None and is_fresh(cached, self.clock()):
+        if cached is not None and self._fresh(cached):
             log.info("hit %s identity=%s", host, self.identity)
             return cached
         try:
@@ -125,7 +142,7 @@ class Resolver:
         wait = LOCK_TIMEOUT if self.deadline is None else self.deadline + 5
         with cache.lock(host, self.identity, wait):
             latest = cache.load(host, self.identity)  # another process may have just fetched
-            if latest is not None and is_fresh(latest, self.clock()):
+            if latest is not None and self._fresh(latest):
                 log.info("hit after wait %s identity=%s", host, self.identity)
                 return latest
             failure = cache.failure(host, self.identity, since=waited_since)
@@ -171,9 +188,17 @@ class Resolver:
             return cached
         from .errors import NO_CREDENTIALS
 
-        # No credentials for ECR Public is the normal anonymous pull, not an error.
-        quiet = registry.public and exc.kind == NO_CREDENTIALS
-        (log.info if quiet else log.error)(
-            "error %s identity=%s: %s", registry.host, self.identity, exc
-        )
+        if not anonymous(registry, exc):
+            log.error("error %s identity=%s: %s", registry.host, self.identity, exc)
+        elif exc.kind == NO_CREDENTIALS:  # the normal anonymous pull, not an error
+            log.info("error %s identity=%s: %s", registry.host, self.identity, exc)
+        elif self.cache is None or self.cache.note_once(
+            registry.host, self.identity, QUIET_FOR, self.clock()
+        ):  # denied: said once an hour, not on every pull of a public image
+            log.info(
+                "anonymous %s identity=%s: pulling without a token (logged once an hour) after: %s",
+                registry.host,
+                self.identity,
+                exc,
+            )
         raise exc

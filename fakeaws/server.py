@@ -11,6 +11,8 @@ moto answers ECR, STS and IAM. The wrapper adds what ecrpy's tests need and moto
   included, its body) and the secret key that signed it, when the fake knows it (the ones its
   AssumeRole* handed out, and any a test tells it about): what a proxy in the middle, or a
   careless future AWS error, could print back.
+- MFA as STS checks it: AssumeRole and GetSessionToken with a ``SerialNumber`` succeed only with
+  the ``TokenCode`` registered for that device (:meth:`FakeAWS.add_mfa_device`).
 
 It is reached only through the SDK's standard settings (``AWS_ENDPOINT_URL_ECR`` ...), never
 through anything in the product. Control it in-process (:class:`FakeAWS`) or, when it runs as
@@ -43,6 +45,8 @@ class Request:
     region: str
     registry_ids: list[str] = field(default_factory=list)
     role_arn: str = ""  # AssumeRole*: the role asked for
+    serial_number: str = ""  # AssumeRole / GetSessionToken with MFA: the device ...
+    token_code: str = ""  # ... and the code typed
 
 
 @dataclass
@@ -100,7 +104,9 @@ def describe(environ: dict[str, Any], body: bytes) -> Request:
         form = parse_qs(body.decode("utf-8", "replace"))
         operation = (form.get("Action") or [""])[0]
         role_arn = (form.get("RoleArn") or [""])[0]
-        return Request(service, operation, access_key, region, registry_ids, role_arn)
+        serial = (form.get("SerialNumber") or [""])[0]
+        code = (form.get("TokenCode") or [""])[0]
+        return Request(service, operation, access_key, region, registry_ids, role_arn, serial, code)
     return Request(service, operation, access_key, region, registry_ids)
 
 
@@ -111,7 +117,7 @@ class FakeAWS:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         self.moto = DomainDispatcherApplication(create_backend_app)
-        self.token_lifetime = token_lifetime
+        self.token_lifetime = self.initial_lifetime = token_lifetime
         self.password = password  # hand out this password instead of moto's "<account>-auth-token"
         self.clock_offset = 0.0  # seconds the fake's clock is ahead of the machine's (Date, expiry)
         self.requests: list[Request] = []
@@ -119,6 +125,7 @@ class FakeAWS:
         self.issued: dict[str, str] = {}  # access key handed out by AssumeRole* -> role ARN
         self.secrets: dict[str, str] = {}  # access key -> its secret, for echo faults
         self.session_tokens: dict[str, str] = {}  # access key handed out -> its session token
+        self.mfa_codes: dict[str, str] = {}  # MFA device serial -> the code it shows now
         self.lock = threading.Lock()
 
     # -- control ---------------------------------------------------------------------------
@@ -130,12 +137,32 @@ class FakeAWS:
             self.issued.clear()
             self.secrets.clear()
             self.session_tokens.clear()
+            self.mfa_codes.clear()
+            self.token_lifetime = self.initial_lifetime
             self.password = None
             self.clock_offset = 0.0
 
     def add_fault(self, fault: Fault) -> None:
         with self.lock:
             self.faults.append(fault)
+
+    def add_mfa_device(self, serial: str, code: str) -> None:
+        """An MFA device whose current code is ``code``: STS calls naming it need that code."""
+        with self.lock:
+            self.mfa_codes[serial] = code
+
+    def _mfa_refused(self, request: Request) -> Fault | None:
+        if not request.serial_number:
+            return None
+        with self.lock:
+            expected = self.mfa_codes.get(request.serial_number)
+        if expected is not None and request.token_code == expected:
+            return None
+        return Fault(
+            code="AccessDenied",
+            status=403,
+            message="MultiFactorAuthentication failed with invalid MFA one time pass code.",
+        )
 
     def role_of(self, access_key: str) -> str | None:
         """The role whose temporary credentials this access key is, if the fake issued it."""
@@ -166,6 +193,7 @@ class FakeAWS:
             fault = next((f for f in self.faults if f.matches(request)), None)
             if fault is not None and fault.times is not None:
                 fault.times -= 1
+        fault = fault or self._mfa_refused(request)
         if fault is not None:
             time.sleep(fault.delay)
             if fault.echo:
@@ -272,6 +300,10 @@ class FakeAWS:
             return self._json(start_response, {"ok": True})
         if path == "/_fake/faults":
             self.add_fault(Fault(**json.loads(body or b"{}")))
+            return self._json(start_response, {"ok": True})
+        if path == "/_fake/mfa":
+            device = json.loads(body or b"{}")
+            self.add_mfa_device(device["serial"], device["code"])
             return self._json(start_response, {"ok": True})
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"unknown control path"]

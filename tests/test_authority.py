@@ -26,10 +26,13 @@ ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 OTHER_ECR = "210987654321.dkr.ecr.us-west-2.amazonaws.com"
 
 
+NO_SETTINGS = {"ECRPY_CONFIG": "/nonexistent/ecrpy/config.toml"}  # so no alias is listed
+
+
 def served(url: str) -> str | None:
     """The registry ``get`` would fetch a token for (the CLI's own decision), or None."""
     try:
-        return cli._registry(url).host
+        return cli._registry(url, NO_SETTINGS).host
     except HelperError as exc:
         assert exc.message == protocol.NOT_FOUND
         return None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from credential_helper import __version__
 from fakeaws.server import FakeAWS, Fault
 from tests.conftest import ACCESS_KEY, REGISTRY, SECRET_KEY, Helper
 
@@ -133,6 +134,36 @@ def test_public_registry_with_credentials_gets_a_token(
     answer = helper.get("https://public.ecr.aws", env)
     assert answer["Username"] == "AWS" and answer["Secret"].startswith("public-")
     assert [r.service for r in fake.requests] == ["ecr-public"]
+
+
+def test_public_registry_denied_is_pulled_anonymously_and_said_once_an_hour(
+    helper: Helper, env: dict[str, str], fake: FakeAWS
+) -> None:
+    """Credentials without ecr-public:GetAuthorizationToken: public images still pull."""
+    fake.add_fault(
+        Fault(
+            operation="GetAuthorizationToken",
+            code="AccessDeniedException",
+            message="User is not authorized to perform ecr-public:GetAuthorizationToken",
+        )
+    )
+    env["ECRPY_LOG_LEVEL"] = "info"
+    for _ in range(3):
+        result = helper.run("get", stdin="public.ecr.aws", env=env)
+        assert (result.returncode, result.stdout, result.stderr) == (1, NOT_FOUND, "")
+    logged = (cache_dir(env) / "ecrpy.log").read_text()
+    said = [line for line in logged.splitlines() if "anonymous public.ecr.aws" in line]
+    assert len(said) == 1 and "AccessDeniedException" in said[0] and " INFO " in said[0], logged
+    assert "ERROR" not in logged
+
+
+@pytest.mark.parametrize("word", ["version", "--version", "-v"])
+def test_version_words(helper: Helper, env: dict[str, str], word: str) -> None:
+    result = helper.run(word, env=env)
+    assert (result.returncode, result.stdout) == (
+        0,
+        f"docker-credential-ecrpy (ecrpy) {__version__}\n",
+    )
 
 
 def test_a_broken_profile_is_explained(helper: Helper, env: dict[str, str], fake: FakeAWS) -> None:

@@ -205,7 +205,9 @@ def test_with_no_argument_and_no_terminal_it_asks_for_yes(
 def test_not_an_ecr_registry(helper: Helper, docker_env: dict[str, str]) -> None:
     result = helper.run("configure", "ghcr.io/me/app", env=docker_env)
     assert result.returncode == 1
-    assert result.stdout == "ecrpy: ghcr.io is not an Amazon ECR registry\n"
+    assert result.stdout == (
+        "ecrpy: ghcr.io is not an Amazon ECR registry nor an alias in ecrpy's settings\n"
+    )
     whoami = helper.run("whoami", "ghcr.io/me/app", env=docker_env)
     assert whoami.stdout == result.stdout  # one wording for every tool
     assert not config_file(docker_env).exists()

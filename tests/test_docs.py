@@ -539,7 +539,7 @@ def test_markers_are_well_formed() -> None:
 
 COMMAND = re.compile(r"docker-credential-ecrpy((?:[ \t]+[^\s|;&#'`)]+)+)")
 PROTOCOL = ("get", "store", "erase", "list", "version", "--version", "-h", "--help", "help")
-TOOLS = ("configure", "doctor", "whoami", "kubelet-provider")
+TOOLS = ("configure", "doctor", "whoami", "kubelet-provider", "export", "login")
 
 
 def _commands_in(text: str) -> Iterator[tuple[int, list[str]]]:
@@ -661,7 +661,9 @@ def test_index_links_every_page() -> None:
 
 # -- every message ecrpy prints is in troubleshooting.md ------------------------------------------
 
-RAISERS = frozenset({"HelperError", "TokenUnavailable", "ConfigError", "DockerConfigError"})
+RAISERS = frozenset(
+    {"HelperError", "TokenUnavailable", "ConfigError", "DockerConfigError", "ExportError"}
+)
 PRINTED = ("ecrpy:", "warning:", "No ECR")  # what configure and whoami write that is a message
 NOT_DOCUMENTED_HERE = {"kubelet.py"}  # its messages are in kubernetes.md
 
@@ -720,7 +722,7 @@ def test_troubleshooting_quotes_every_message() -> None:
     """Each literal piece of every error and warning ecrpy prints appears in troubleshooting.md."""
     page = _words((DOCS / "troubleshooting.md").read_text(encoding="utf-8"))
     missing = []
-    for module in sorted(PACKAGE.glob("*.py")):
+    for module in sorted(PACKAGE.rglob("*.py")):
         if module.name in NOT_DOCUMENTED_HERE:
             continue
         for line, node in _messages(ast.parse(module.read_text(encoding="utf-8"))):

@@ -303,6 +303,46 @@ def test_the_configs_env_reaches_the_plugin(node: Kubelet, fake: FakeAWS, tmp_pa
     assert fake.role_of(key) == ETL_ROLE and ids == ["210987654321"]
 
 
+def test_aws_ecr_role_arn_is_the_service_accounts_role_when_none_is_annotated(
+    node: Kubelet, fake: FakeAWS
+) -> None:
+    node.provider["env"].append({"name": "AWS_ECR_ROLE_ARN", "value": DATA_ROLE})
+    assert node.lookup(f"{DATA}/data/app:1", sa_token()) == [("AWS", "333344445555-auth-token")]
+    assert web_identity_calls(fake) == [(DATA_ROLE, "")]
+    assert node.lookup(f"{DATA}/data/app:1", sa_token("prod", "x"), {ROLE: ETL_ROLE})
+    assert web_identity_calls(fake)[-1] == (ETL_ROLE, "")  # the annotation wins
+    assert node.lookup(f"{REGISTRY}/app:1") == [("AWS", PASSWORD)]  # no token: the node's own
+    assert fake.count("AssumeRole") == 0 and ecr_calls(fake)[-1] == (ACCESS_KEY, [ACCOUNT])
+
+
+def test_a_malformed_aws_ecr_role_arn_is_one_stderr_line(node: Kubelet, fake: FakeAWS) -> None:
+    node.provider["env"].append({"name": "AWS_ECR_ROLE_ARN", "value": "ecr-push"})
+    with pytest.raises(PluginError):
+        node.lookup(f"{ETL}/etl/job:7", sa_token())
+    assert node.last is not None
+    assert one_line(node.last).strip() == (
+        "ecrpy: AWS_ECR_ROLE_ARN is not an IAM role ARN "
+        "(arn:aws:iam::<account>:role/<name>): 'ecr-push'"
+    )
+    assert fake.requests == []
+
+
+def test_an_alias_of_the_settings_is_keyed_by_the_alias(
+    node: Kubelet, fake: FakeAWS, tmp_path: Path
+) -> None:
+    settings = tmp_path / "ecrpy.toml"
+    settings.write_text(f'[aliases]\n"mirror.corp.example:5000" = "{REGISTRY}"\n')
+    node.provider["env"].append({"name": "ECRPY_CONFIG", "value": str(settings)})
+    node.provider["matchImages"].append("mirror.corp.example:5000")
+    image = "mirror.corp.example:5000/team/app:1"
+    assert node.lookup(image) == [("AWS", PASSWORD)]
+    assert node.last is not None
+    assert list(json.loads(node.last.stdout)["auth"]) == ["mirror.corp.example:5000"]
+    assert ecr_calls(fake) == [(ACCESS_KEY, [ACCOUNT])]
+    assert node.lookup(f"{REGISTRY}/team/app:1") == [("AWS", PASSWORD)]
+    assert fake.count("GetAuthorizationToken") == 1  # one token, whichever name asks
+
+
 # -- images that are not ECR -------------------------------------------------------------------
 
 
@@ -437,7 +477,7 @@ def test_a_hung_aws_call_ends_within_the_timeout(node: Kubelet, fake: FakeAWS) -
     fake.add_fault(Fault(operation="GetAuthorizationToken", delay=20))
     node.provider["args"] = ["kubelet-provider", "--timeout", "2"]
     result = node.exec(node.request(f"{REGISTRY}/app:1"))
-    assert "no token within 2 s" in one_line(result)  # its own alarm ended it, not the kubelet
+    assert "gave up after 2 s" in one_line(result)  # its own alarm ended it, not the kubelet
 
 
 # -- service-account tokens (KEP-4412) ---------------------------------------------------------

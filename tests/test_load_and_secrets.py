@@ -125,6 +125,8 @@ def test_no_secret_ever_leaves_the_cache_file(
         )
     )  # AWS echoing a secret
     run("get", stdin="210987654321.dkr.ecr.us-east-1.amazonaws.com")
+    run("export", "210987654321.dkr.ecr.us-east-1.amazonaws.com")
+    run("login", "210987654321.dkr.ecr.us-east-1.amazonaws.com")
     fake.reset()
     fake.password = TOKEN
     broken = {**env, "AWS_PROFILE": "missing"}

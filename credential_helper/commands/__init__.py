@@ -15,11 +15,18 @@ COMMANDS = {
     "doctor": "doctor",
     "whoami": "whoami",
     "kubelet-provider": "kubelet",
+    "export": "export",
+    "login": "login",
 }
 
 
 def not_ecr(name: str) -> str:
-    """The one wording every tool uses for a name that is not an ECR registry."""
+    """The one wording every tool uses for a name that is neither an ECR registry nor an alias."""
+    return f"ecrpy: {not_ecr_reason(name)}"
+
+
+def not_ecr_reason(name: str) -> str:
+    """:func:`not_ecr` without the prefix, for a tool that adds its own."""
     from ..protocol import one_line
 
-    return f"ecrpy: {one_line(name)} is not an Amazon ECR registry"
+    return f"{one_line(name)} is not an Amazon ECR registry nor an alias in ecrpy's settings"

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-from .. import docker_config, protocol, registry
+from .. import aliases, config, docker_config, protocol, registry
 from . import not_ecr
 
 PROGRAM = "docker-credential-ecrpy"
@@ -30,11 +30,15 @@ def _parser() -> argparse.ArgumentParser:
         "registries",
         nargs="*",
         metavar="REGISTRY",
-        help="registry hostname or image reference; none: the ECR registries already in the file",
+        help="registry hostname, alias from ecrpy's settings or image reference; "
+        "none: the ECR registries already in the file",
     )
     parser.add_argument("--account", help="a 12-digit account id (with --region)")
     parser.add_argument("--region", help="the region of --account's registry")
     parser.add_argument("--public", action="store_true", help="also ECR Public (public.ecr.aws)")
+    parser.add_argument(
+        "--aliases", action="store_true", help="also every alias in ecrpy's settings ([aliases])"
+    )
     parser.add_argument(
         "--keep-auths", action="store_true", help="leave saved passwords in auths where they are"
     )
@@ -44,15 +48,43 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _wanted(args: argparse.Namespace, out: TextIO) -> list[str] | None:
+def _settings(environ: Mapping[str, str], out: TextIO) -> config.Config | None:
+    try:
+        return config.load(environ)
+    except config.ConfigError as exc:
+        out.write(f"ecrpy: {exc}\n")
+        return None
+
+
+def _alias(reference: str, environ: Mapping[str, str], out: TextIO) -> str | None:
+    """The alias a non-ECR name is in ecrpy's settings (``host[:port]``), or None after saying
+    why it is neither."""
+    loaded = _settings(environ, out)
+    if loaded is None:
+        return None
+    name = protocol.authority(reference)
+    if aliases.resolve(name, loaded) is None:
+        out.write(not_ecr(name or protocol.without_userinfo(reference)) + "\n")
+        return None
+    return name
+
+
+def _wanted(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> list[str] | None:
     """The registries named on the command line, or None after printing why one is not ECR."""
     hosts: list[str] = []
     for reference in args.registries:
         host = protocol.hostname(reference)
         if registry.parse(host) is None:
-            out.write(not_ecr(host or reference) + "\n")
-            return None
+            alias = _alias(reference, environ, out)
+            if alias is None:
+                return None
+            host = alias
         hosts.append(host)
+    if args.aliases:
+        loaded = _settings(environ, out)
+        if loaded is None:
+            return None
+        hosts += [alias for alias, _ in loaded.aliases]
     if args.account or args.region:
         named = registry.private_host(args.account or "", args.region or "")
         if named is None:
@@ -102,7 +134,7 @@ def run(
     stdin: TextIO = sys.stdin,
 ) -> int:
     args = _parser().parse_args(argv)
-    hosts = _wanted(args, out)
+    hosts = _wanted(args, environ, out)
     if hosts is None:
         return 1
     path = docker_config.path_for(environ)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, NamedTuple, TextIO
 
-from .. import __version__, cache, config, docker_config, identity, log, registry
+from .. import __version__, aliases, cache, config, docker_config, identity, log, protocol, registry
 from ..deadline import Deadline
 from ..errors import NO_CREDENTIALS, TokenUnavailable
 from ..tokens import TIMEOUT_ENV, timeout_from
@@ -118,7 +118,10 @@ def _settings_file(environ: Mapping[str, str]) -> tuple[Check, config.Config | N
         return Check("ecrpy settings", False, str(exc), "fix the line it names"), None
     if not os.path.exists(path):
         return Check("ecrpy settings", True, f"none at {path}: default AWS identity"), loaded
-    return Check("ecrpy settings", True, f"{path}: {len(loaded.entries)} entries"), loaded
+    detail = f"{path}: {len(loaded.entries)} entries"
+    if loaded.aliases:
+        detail += f", {len(loaded.aliases)} aliases"
+    return Check("ecrpy settings", True, detail), loaded
 
 
 def _registry_checks(
@@ -127,10 +130,15 @@ def _registry_checks(
     """Identity, caller and token for one registry; and the clock skew AWS's reply showed."""
     from .. import ecr
 
-    found = registry.parse(host)
+    found = registry.parse(host) or aliases.resolve(protocol.authority(host), loaded)
     if found is None:
         return [
-            Check(host, False, "not an ECR registry hostname", "remove it from credHelpers")
+            Check(
+                host,
+                False,
+                "not an ECR registry hostname nor an alias in ecrpy's settings",
+                "remove it from credHelpers",
+            )
         ], None
     settings = config.settings_for(loaded, found)
     who = settings.role_arn or settings.profile or "default AWS identity"
@@ -187,15 +195,70 @@ def _aws_identity(
     except TokenUnavailable as exc:
         return Check(name, False, str(exc), _fix_for(exc)), None
     except Exception as exc:
-        from ..registry import parse
+        from ..errors import redact
 
-        placeholder = parse(f"000000000000.dkr.ecr.{region}.amazonaws.com")
-        if placeholder is None:
-            return Check(name, False, f"{type(exc).__name__}", "check the AWS configuration"), None
-        message, kind = ecr.explain(exc, placeholder)
-        return Check(name, False, message, _fix_for(TokenUnavailable(message, kind))), None
+        message = redact(protocol.one_line(f"STS GetCallerIdentity in {region}: {exc}"), environ)
+        fix = "fix what the message names (credentials, network)"
+        return Check(name, False, message, fix), None
     skew = ecr.clock_skew(caller, time.time())
     return Check(name, True, f"caller {caller['Arn']} (no registry checked)"), skew
+
+
+ALIAS_TIMEOUT = 5.0  # seconds for an alias's DNS lookup and its /v2/ answer
+
+
+def registry_challenge(status: int, headers: Mapping[str, str]) -> bool:
+    """Whether a ``GET /v2/`` answer is a registry's: a 401 with a ``WWW-Authenticate``
+    challenge (as ECR and every registry with auth give), or the distribution API's header."""
+    lowered = {key.lower(): value for key, value in headers.items()}
+    if status == 401 and lowered.get("www-authenticate"):
+        return True
+    return "docker-distribution-api-version" in lowered
+
+
+def _alias_check(alias: str, target: str) -> Check:
+    """The alias resolves, and ``https://<alias>/v2/`` answers with a registry challenge."""
+    import socket
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    name = f"alias {alias}"
+    host, _, port = alias.partition(":")
+    try:
+        socket.getaddrinfo(host, int(port or 443), type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        return Check(
+            name,
+            False,
+            f"{host} does not resolve ({exc.__class__.__name__}): clients cannot reach {target} "
+            "by this name",
+            f"add {host} to DNS (or /etc/hosts), pointing at the proxy or mirror in front of "
+            f"{target}",
+        )
+    url = f"https://{alias}/v2/"
+    request = urllib.request.Request(url, headers={"User-Agent": "ecrpy-doctor"})
+    try:
+        with urllib.request.urlopen(request, timeout=ALIAS_TIMEOUT) as reply:  # noqa: S310
+            status, headers = reply.status, dict(reply.headers)
+    except urllib.error.HTTPError as reply:
+        status, headers = reply.code, dict(reply.headers)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return Check(
+            name,
+            False,
+            f"{url} does not answer: {reason}",
+            f"check that the proxy or mirror behind {alias} serves HTTPS for that name",
+        )
+    if not registry_challenge(status, headers):
+        return Check(
+            name,
+            False,
+            f"{url} answers HTTP {status} without a registry challenge: not a registry",
+            f"point {host} at the proxy or mirror in front of {target}",
+        )
+    return Check(name, True, f"stands for {target}; {url} answers as a registry (HTTP {status})")
 
 
 def _fix_for(exc: TokenUnavailable) -> str:
@@ -271,6 +334,7 @@ def checks(environ: Mapping[str, str]) -> list[Check]:
     result.append(settings_check)
     skews: list[float] = []
     if loaded is not None:
+        result += [_alias_check(alias, target) for alias, target in loaded.aliases]
         deadline = timeout_from(environ.get(TIMEOUT_ENV))
         for host in hosts:
             found, skew = _registry_checks(host, loaded, deadline)

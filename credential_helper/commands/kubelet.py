@@ -32,17 +32,18 @@ identity fingerprint plus the role, the service account (issuer, namespace, name
 annotations the kubelet passed, never the token itself, which is new on every pull: pods of one
 service account share one ECR token, as the kubelet's own cache shares it. The token's claims are
 read, not verified: only the kubelet writes our stdin, and STS verifies the token on every fetch.
+``AWS_ECR_ROLE_ARN`` names the role when neither does, as cloud-provider-aws's provider reads it.
 With a token but no role, the node's own identity serves the pull, as it would without the mode;
 ``requiredServiceAccountAnnotationKeys`` in the kubelet's config makes the role mandatory.
 
-Everything ends within ``--timeout`` seconds (default 50, under the kubelet's 60): an alarm turns
-a hung call, a held lock or slow retries into one line on stderr.
+Everything ends within ``--timeout`` seconds (default 50, under the kubelet's 60): the same
+:class:`deadline.Deadline` as a ``get``'s, armed around the whole request, turns a hung call, a
+held lock or slow retries into one line on stderr (and ends the process if anything swallows it).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 from .. import log, protocol
@@ -50,10 +51,9 @@ from .. import log, protocol
 TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from types import FrameType
     from typing import Any, TextIO
 
-    from ..cache import Entry, TokenCache
+    from ..cache import Entry
     from ..config import Settings
     from ..ecr import Token
     from ..registry import Registry
@@ -64,11 +64,13 @@ API_VERSIONS = (f"{GROUP}/v1", f"{GROUP}/v1beta1", f"{GROUP}/v1alpha1")
 REQUEST_KIND = "CredentialProviderRequest"
 RESPONSE_KIND = "CredentialProviderResponse"
 ROLE_ANNOTATION = "eks.amazonaws.com/ecr-role-arn"
+ROLE_ENV = "AWS_ECR_ROLE_ARN"  # service accounts' default role, as ecr-credential-provider reads it
 PROGRAM = "docker-credential-ecrpy kubelet-provider"
 
 # A request is an image reference, a service-account token (~1-2 KiB) and a few annotations.
 MAX_REQUEST = 1024 * 1024
 DEFAULT_TIMEOUT = 50.0  # the kubelet kills its plugins after 60 s
+TIMEOUT_HINT = "the kubelet allows 60 s: is the ECR or STS API reachable from this node?"
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
 USAGE = f"""Usage: {PROGRAM} [--timeout SECONDS]
@@ -83,11 +85,6 @@ CredentialProviderResponse on stdout. The kubelet runs it; see docs/kubernetes.m
 
 class RequestError(Exception):
     """A request or an argument ecrpy cannot serve; the message is the one line on stderr."""
-
-
-class DeadlineExceeded(BaseException):
-    """Raised by the alarm. A BaseException, so that no ``except Exception`` on the way swallows it
-    (botocore's and ecrpy's own handlers catch Exception), while ``with`` blocks still unwind."""
 
 
 class Request:
@@ -294,56 +291,6 @@ def sa_identity(
     )
 
 
-def assume_role_with_web_identity(
-    registry: Registry, settings: Settings, role: str, token: str, session: str
-) -> tuple[str, str, str]:
-    """The role's credentials for the pod's token: an unsigned STS call, no node credentials.
-
-    STS is asked in the registry's own region (or ``settings.region``), through its FIPS
-    endpoint for FIPS registries, unless the user points STS at an endpoint of their own.
-    """
-    from botocore import UNSIGNED
-    from botocore.config import Config
-
-    from .. import ecr
-    from ..errors import DENIED, TokenUnavailable
-
-    params: dict[str, Any] = {
-        "RoleArn": role,
-        "RoleSessionName": session,
-        "WebIdentityToken": token,
-    }
-    if settings.duration_seconds:
-        params["DurationSeconds"] = settings.duration_seconds
-    what = f"could not assume role {role} with the pod's service-account token for {registry.host}"
-    try:  # everything botocore does, a missing profile included, fails as one explained line
-        session_obj = ecr._session(settings.profile)
-        scoped = session_obj.get_scoped_config()
-        custom = ecr.endpoint_overridden("STS", os.environ) or (
-            "endpoint_url" in scoped or "services" in scoped
-        )
-        config = Config(
-            region_name=settings.region or registry.region,
-            signature_version=UNSIGNED,  # no credential lookup on the node: the token is the proof
-            use_fips_endpoint=registry.fips and not custom,
-            connect_timeout=ecr.CONNECT_TIMEOUT,
-            read_timeout=ecr.READ_TIMEOUT,
-            retries={"mode": "standard", "total_max_attempts": ecr.MAX_ATTEMPTS},
-        )
-        sts = session_obj.create_client("sts", config=config)
-        reply = sts.assume_role_with_web_identity(**params)["Credentials"]
-        return (reply["AccessKeyId"], reply["SecretAccessKey"], reply["SessionToken"])
-    except Exception as exc:
-        from botocore.exceptions import ClientError
-
-        if isinstance(exc, ClientError):  # STS said no: its code and reason
-            error = exc.response.get("Error", {})
-            code, detail = error.get("Code", "Unknown"), error.get("Message", "")
-            raise TokenUnavailable(f"{what}: {code}: {detail}", DENIED) from None
-        message, kind = ecr.explain(exc, registry)
-        raise TokenUnavailable(f"{what}: {message}", kind) from None
-
-
 def web_identity_fetch(settings: Settings, role: str, token: str, account: ServiceAccount) -> Fetch:
     """Fetch with the role's credentials, assumed with the pod's token."""
 
@@ -352,17 +299,19 @@ def web_identity_fetch(settings: Settings, role: str, token: str, account: Servi
 
         session = session_name(settings, account)
         log.debug("web identity %s as %s/%s", role, account.namespace, account.name)
-        credentials = assume_role_with_web_identity(registry, settings, role, token, session)
+        credentials = ecr.assume_role_with_web_identity(registry, settings, role, token, session)
         return ecr.fetch(registry, settings, credentials=credentials)
 
     return fetch
 
 
-def _role(request: Request, registry: Registry, environ: Mapping[str, str]) -> tuple[str, Settings]:
-    """The role of a service-account request: the annotation, else ecrpy's settings; "" if none.
+def _settings(registry: Registry, environ: Mapping[str, str]) -> Settings:
+    """ecrpy's settings for the registry of a service-account request, with ``AWS_ECR_ROLE_ARN``
+    as the role when they name none.
 
-    Settings are parsed only here, on service-account requests: they name the STS region, the
-    session name and the lifetime, and the role when no annotation does.
+    ``AWS_ECR_ROLE_ARN`` (set in the ``env`` of the kubelet's ``CredentialProviderConfig``) is
+    what cloud-provider-aws's ``ecr-credential-provider`` reads for the same purpose: the role
+    that service accounts without the annotation assume with their token.
     """
     from .. import config
     from ..errors import CONFIG, TokenUnavailable
@@ -371,9 +320,44 @@ def _role(request: Request, registry: Registry, environ: Mapping[str, str]) -> t
         settings = config.settings_for(config.load(environ), registry)
     except config.ConfigError as exc:
         raise TokenUnavailable(str(exc), CONFIG) from None
+    node_role = environ.get(ROLE_ENV, "").strip()
+    if settings.role_arn or not node_role:
+        return settings
+    if not _is_role_arn(node_role):
+        raise RequestError(
+            f"{ROLE_ENV} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>): "
+            f"{_quote(node_role)}"
+        )
+    return settings._replace(role_arn=node_role, source=f"{ROLE_ENV} in the environment")
+
+
+def _alias(key: str, environ: Mapping[str, str]) -> Registry | None:
+    """The registry an alias of the settings (``host[:port]`` as the image names it) stands for;
+    ``auth`` stays keyed by the alias, which is what the kubelet matches the image with."""
+    from .. import aliases, config
+    from ..errors import CONFIG, TokenUnavailable
+
+    try:
+        return aliases.lookup(key, environ)
+    except config.ConfigError as exc:
+        raise TokenUnavailable(str(exc), CONFIG) from None
+
+
+def _is_role_arn(value: str) -> bool:
+    return value.startswith("arn:") and ":role/" in value
+
+
+def _role(request: Request, registry: Registry, environ: Mapping[str, str]) -> tuple[str, Settings]:
+    """The role of a service-account request: the annotation, else the settings' (or
+    ``AWS_ECR_ROLE_ARN``); "" if none.
+
+    Settings are parsed here, on service-account requests: they name the STS region, the session
+    name and the lifetime, and the role when no annotation does.
+    """
+    settings = _settings(registry, environ)
     role = request.annotations.get(ROLE_ANNOTATION, "").strip()
     if role:
-        if not (role.startswith("arn:") and ":role/" in role):
+        if not _is_role_arn(role):
             raise RequestError(
                 f"the service account's {ROLE_ANNOTATION} annotation is not an IAM role ARN "
                 f"(arn:aws:iam::<account>:role/<name>): {_quote(role)}"
@@ -385,23 +369,17 @@ def _role(request: Request, registry: Registry, environ: Mapping[str, str]) -> t
 # -- serving -----------------------------------------------------------------------------------
 
 
-def _cache(environ: Mapping[str, str]) -> TokenCache | None:
-    from ..cache import TokenCache, default_dir, disabled
-
-    directory = default_dir(environ)
-    if directory is None or disabled(environ):
-        return None
-    return TokenCache(directory)
-
-
 def serve(request: Request, environ: Mapping[str, str], now: float) -> dict[str, Any]:
     """The response for a request; raises TokenUnavailable or RequestError when there is none."""
-    from ..errors import NO_CREDENTIALS, TokenUnavailable
+    from ..cache import from_environ
+    from ..errors import TokenUnavailable
     from ..registry import parse
-    from ..tokens import Resolver, configured_fetch
+    from ..tokens import Resolver, anonymous, configured_fetch
 
     key, host = image_registry(request.image)
     registry = parse(host) if host else None
+    if registry is None and host:
+        registry = _alias(key, environ)
     if registry is None:
         log.info("kubelet %s: not an ECR registry, no credentials", key)
         return response(request.api_version, key, None, now)
@@ -417,9 +395,9 @@ def serve(request: Request, environ: Mapping[str, str], now: float) -> dict[str,
 
         identity, fetch = current(environ), configured_fetch(environ)
     try:
-        entry = Resolver(_cache(environ), identity, fetch).get(registry)
+        entry = Resolver(from_environ(environ), identity, fetch).get(registry)
     except TokenUnavailable as exc:
-        if registry.public and exc.kind == NO_CREDENTIALS and account is None:
+        if anonymous(registry, exc) and account is None:
             return response(request.api_version, key, None, now)  # anonymous public pulls
         raise
     return response(request.api_version, key, entry, now)
@@ -472,47 +450,6 @@ def _fail(message: str, environ: Mapping[str, str], token: str, stderr: TextIO) 
     return EXIT_ERROR
 
 
-class _Alarm:
-    """After ``timeout`` s, raise DeadlineExceeded; if something swallows it, exit 3 s later."""
-
-    def __init__(self, timeout: float, stderr: TextIO) -> None:
-        self.timeout = timeout
-        self.stderr = stderr
-        self.fired = False
-        self.previous: Any = None
-
-    def __enter__(self) -> _Alarm:
-        import signal
-
-        if not hasattr(signal, "setitimer"):
-            return self  # not POSIX: no deadline
-        try:
-            self.previous = signal.signal(signal.SIGALRM, self._ring)
-        except ValueError:  # not the main thread (run() called in-process): no deadline
-            return self
-        signal.setitimer(signal.ITIMER_REAL, self.timeout)
-        return self
-
-    def _ring(self, signum: int, frame: FrameType | None) -> None:
-        import signal
-
-        if self.fired:  # the first alarm was swallowed somewhere: leave, in one line
-            self.stderr.write(f"ecrpy: no token within {self.timeout:g} s; gave up\n")
-            self.stderr.flush()
-            os._exit(EXIT_ERROR)
-        self.fired = True
-        signal.setitimer(signal.ITIMER_REAL, 3.0)
-        raise DeadlineExceeded
-
-    def __exit__(self, *exc: object) -> None:
-        import signal
-
-        if self.previous is not None:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.previous)
-            self.previous = None
-
-
 def run(argv: list[str], environ: Mapping[str, str]) -> int:
     """Serve one request from stdin; write the response or one error line; never raises.
 
@@ -546,20 +483,14 @@ def _run(argv: list[str], environ: Mapping[str, str], stderr: TextIO) -> int:
         if timeout is None:
             sys.stdout.write(USAGE + "\n")
             return EXIT_OK
-        with _Alarm(timeout, stderr):
+        from ..deadline import Deadline
+
+        with Deadline(timeout, "serving the kubelet's request", TIMEOUT_HINT):
             request = parse_request(_read_stdin())
             token = request.token
             answer = serve(request, environ, time.time())
     except RequestError as exc:
         return _fail(f"ecrpy: {exc}", environ, token, stderr)
-    except DeadlineExceeded:
-        return _fail(
-            f"ecrpy: no token within {timeout:g} s (the kubelet allows 60 s); "
-            "is the ECR or STS API reachable from this node?",
-            environ,
-            token,
-            stderr,
-        )
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Exception as exc:

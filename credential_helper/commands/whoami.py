@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-from .. import cache, config, identity, protocol, registry, tokens
+from .. import aliases, cache, config, identity, protocol, registry, tokens
 from ..errors import TokenUnavailable
 from . import not_ecr
 
@@ -40,24 +40,26 @@ def run(argv: list[str], environ: Mapping[str, str], out: TextIO = sys.stdout) -
         prog="docker-credential-ecrpy whoami",
         description="Show which AWS identity and role ecrpy uses for a registry.",
     )
-    parser.add_argument("registry", help="registry hostname or image reference")
+    parser.add_argument("registry", help="registry hostname, alias or image reference")
     parser.add_argument(
         "--check", action="store_true", help="also ask AWS who you are and try to get a token"
     )
     args = parser.parse_args(argv)
 
-    host = protocol.hostname(args.registry)
-    reg = registry.parse(host)
-    if reg is None:
-        out.write(not_ecr(host or protocol.without_userinfo(args.registry)) + "\n")
-        return 1
     try:
+        reg = aliases.registry_for(args.registry, environ)
+        if reg is None:
+            out.write(not_ecr(protocol.authority(args.registry) or "''") + "\n")
+            return 1
         settings = config.settings_for(config.load(environ), reg)
     except config.ConfigError as exc:
         out.write(f"ecrpy: {exc}\n")
         return 1
     fingerprint = identity.current(environ)
     _line(out, "registry", describe(reg, settings))
+    named = protocol.authority(args.registry)
+    if registry.parse(protocol.hostname(args.registry)) is None:
+        _line(out, "alias", f"{named}, from [aliases] in {identity.config_path(environ)}")
     _line(out, "settings", settings.source or f"none matched in {identity.config_path(environ)}")
     base = settings.profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE")
     if settings.profile:

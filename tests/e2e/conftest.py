@@ -54,7 +54,7 @@ def e2e_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def certs(e2e_root: Path) -> tls.Certs:
-    names = [world.REGISTRY, world.DENIED_REGISTRY, world.PLAIN_REGISTRY]
+    names = [world.REGISTRY, world.DENIED_REGISTRY, world.PLAIN_REGISTRY, world.ALIAS_REGISTRY]
     return tls.make(str(e2e_root / "tls"), [*names, world.ECR_ADDRESS, world.PLAIN_ADDRESS])
 
 
@@ -75,6 +75,7 @@ def namespace(e2e_root: Path) -> Iterator[world.Namespace]:
         world.REGISTRY: world.ECR_ADDRESS,
         world.DENIED_REGISTRY: world.ECR_ADDRESS,
         world.PLAIN_REGISTRY: world.PLAIN_ADDRESS,
+        world.ALIAS_REGISTRY: world.ECR_ADDRESS,
     }
     space = world.Namespace(write_hosts(str(hosts_file), names), e2e_root / "private")
     yield space
@@ -109,7 +110,7 @@ def dockerd(
     e2e_root: Path, namespace: world.Namespace, certs: tls.Certs
 ) -> Iterator[world.Dockerd]:
     world.require("dockerd", "docker")
-    registries = [world.REGISTRY, world.DENIED_REGISTRY, world.PLAIN_REGISTRY]
+    registries = [world.REGISTRY, world.DENIED_REGISTRY, world.PLAIN_REGISTRY, world.ALIAS_REGISTRY]
     daemon = world.Dockerd(e2e_root / "dockerd", namespace, certs.ca, registries)
     yield daemon
     daemon.stop()

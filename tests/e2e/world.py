@@ -42,6 +42,7 @@ PASSWORD = f"{ACCOUNT}-auth-token"  # what the fake ECR's token for ACCOUNT deco
 DENIED_ACCOUNT = "210987654321"  # the fake refuses this account's token (AccessDeniedException)
 DENIED_REGISTRY = f"{DENIED_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
 PLAIN_REGISTRY = "registry.example.test"  # not ECR: ecrpy must answer "not found"
+ALIAS_REGISTRY = "registry.corp.test"  # another name of the ECR registry, for [aliases]
 ECR_ADDRESS = "127.0.0.2"
 PLAIN_ADDRESS = "127.0.0.3"
 NOT_FOUND = "credentials not found in native keychain"
@@ -55,6 +56,7 @@ PACKAGES = {
     "skopeo": "skopeo",
     "podman": "podman",
     "htpasswd": "apache2-utils",
+    "ctr": "containerd",
     "unshare": "util-linux",
     "mount": "mount",
     "buildah": "buildah",
