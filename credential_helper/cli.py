@@ -34,9 +34,11 @@ Docker credential helper for Amazon ECR. Docker runs it; you name it in ~/.docke
     {{"credHelpers": {{"123456789012.dkr.ecr.eu-west-1.amazonaws.com": "ecrpy"}}}}
 
   get      read a registry URL on stdin, print its credentials as JSON
-  store    accepted for ECR registries (docker login); ecrpy fetches tokens itself
+  store    accepted for ECR registries (docker login); ecrpy fetches tokens itself.
+           As credsStore, any other registry goes to the [store] fallback, or ecrpy's own store
   erase    drop the cached tokens of the registry read on stdin (docker logout)
   list     print the registries with a cached, unexpired token for the current AWS identity
+           (as credsStore: and the logins of the other registries)
   version  print the version
   configure [REGISTRY ...]
            add ecrpy to Docker's config.json for these registries (--help for more)
@@ -81,13 +83,23 @@ def _cache(environ: Mapping[str, str]) -> TokenCache | None:
     return TokenCache(directory)
 
 
-def _registry(url: str) -> Registry:
-    """The ECR registry a server URL names; not-found (go on anonymously) for any other host."""
+class OtherRegistry(Exception):
+    """The request is for a registry that is not ECR: :func:`run` hands it, as read, to
+    ``store_mode.serve_other`` (the fallback store, or ecrpy's own)."""
+
+    def __init__(self, raw: bytes) -> None:
+        super().__init__("not an ECR registry")
+        self.raw = raw
+
+
+def _registry(url: str, raw: bytes) -> Registry:
+    """The ECR registry a server URL names. The one decision of what ecrpy serves itself:
+    any other host is another registry's request (OtherRegistry), never an ECR one."""
     from .registry import parse
 
     registry = parse(protocol.hostname(url))
     if registry is None:
-        raise HelperError(protocol.NOT_FOUND)
+        raise OtherRegistry(raw)
     return registry
 
 
@@ -101,8 +113,9 @@ def cmd_get(environ: Mapping[str, str]) -> str:
     from .errors import NO_CREDENTIALS, TokenUnavailable
     from .tokens import TIMEOUT_ENV, Resolver, configured_fetch, timeout_from
 
-    url = protocol.server_url(read_stdin())
-    registry = _registry(url)
+    raw = read_stdin()
+    url = protocol.server_url(raw)
+    registry = _registry(url, raw)
     resolver = Resolver(
         _cache(environ),
         _identity(environ),
@@ -120,15 +133,8 @@ def cmd_get(environ: Mapping[str, str]) -> str:
 
 
 def cmd_store(environ: Mapping[str, str]) -> str:
-    from .registry import parse
-
-    creds = protocol.parse_store(read_stdin())
-    host = protocol.hostname(creds.server_url)
-    if parse(host) is None:
-        raise HelperError(
-            f"ecrpy only serves Amazon ECR registries, not {host}: "
-            "use another credential helper or credsStore for it"
-        )
+    raw = read_stdin()
+    host = _registry(protocol.parse_store(raw).server_url, raw).host
     sys.stderr.write(
         f"ecrpy: nothing stored for {host}: "
         "ecrpy fetches ECR tokens itself with your AWS credentials\n"
@@ -137,7 +143,8 @@ def cmd_store(environ: Mapping[str, str]) -> str:
 
 
 def cmd_erase(environ: Mapping[str, str]) -> str:
-    registry = _registry(protocol.server_url(read_stdin()))
+    raw = read_stdin()
+    registry = _registry(protocol.server_url(raw), raw)
     cache = _cache(environ)
     dropped = cache.erase_host(registry.host) if cache else 0
     log.info("erase %s: %d cached token(s) dropped", registry.host, dropped)
@@ -147,11 +154,13 @@ def cmd_erase(environ: Mapping[str, str]) -> str:
 def cmd_list(environ: Mapping[str, str]) -> str:
     import time
 
+    from .store_mode import other_logins
     from .tokens import listing
 
     cache = _cache(environ)
     entries = cache.entries() if cache else iter(())
-    return protocol.encode_list(listing(entries, _identity(environ), time.time()))
+    ecr = listing(entries, _identity(environ), time.time())
+    return protocol.encode_list({**other_logins(environ), **ecr})
 
 
 def cmd_version(environ: Mapping[str, str]) -> str:
@@ -180,7 +189,12 @@ def run(argv: list[str], environ: Mapping[str, str]) -> int:
         sys.stdout.write(protocol.usage(PROGRAM) + "\n")
         return EXIT_ERROR
     try:
-        answer = command(environ)
+        try:
+            answer = command(environ)
+        except OtherRegistry as other:
+            from .store_mode import serve_other
+
+            return serve_other(argv[0], other.raw, environ)
     except HelperError as exc:
         from .errors import redact
 
