@@ -157,3 +157,55 @@ def test_the_undo_record_holds_no_secret(helper: Helper, docker_env: dict[str, s
     record = Path(docker_env["HOME"]) / ".local" / "share" / "ecrpy" / "configure-store.json"
     assert ECR_PASSWORD_B64 not in record.read_text()
     assert oct(os.stat(record).st_mode & 0o777) == "0o600"
+
+
+# -- doctor ------------------------------------------------------------------------------------
+
+
+def test_doctor_shows_the_store_mode_and_whether_the_fallback_answers(
+    helper: Helper, docker_env: dict[str, str], tmp_path: Path
+) -> None:
+    _, settings = files(docker_env)
+    write(docker_env, {"credsStore": "ecrpy", "credHelpers": {OTHER: "ecr-login"}})
+    result = helper.run("doctor", env=docker_env)
+    assert "✔ Docker config" in result.stdout
+    assert "credsStore is ecrpy: ecrpy serves every ECR registry" in result.stdout
+    own = Path(docker_env["HOME"]) / ".local" / "share" / "ecrpy" / "logins.json"
+    assert f"✔ other registries: kept by ecrpy's own store {own} (answers: 0 logins)" in (
+        result.stdout
+    )
+    assert f"✗ ECR registries not using ecrpy: {OTHER} go to another helper" in result.stdout
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    store = bin_dir / "docker-credential-teststore"
+    store.write_text('#!/bin/sh\necho \'{"ghcr.io": "octo", "quay.io": "me"}\'\n')
+    store.chmod(0o755)
+    settings.parent.mkdir(parents=True)
+    settings.write_text('[store]\nfallback = "teststore"\n')
+    docker_env["PATH"] = f"{bin_dir}:{docker_env['PATH']}"
+    result = helper.run("doctor", env=docker_env)
+    assert (
+        "✔ other registries: kept by fallback docker-credential-teststore (answers: 2 logins)"
+        in result.stdout
+    )
+
+    store.write_text("#!/bin/sh\necho 'pass store not initialised' ; exit 1\n")
+    result = helper.run("doctor", env=docker_env)
+    assert result.returncode == 1
+    assert (
+        "✗ other registries: kept by fallback docker-credential-teststore, which does not "
+        "answer: ecrpy: the fallback store docker-credential-teststore answered list with: "
+        "pass store not initialised"
+    ) in result.stdout
+
+
+def test_doctor_without_credsstore_ecrpy_names_who_keeps_other_logins(
+    helper: Helper, docker_env: dict[str, str]
+) -> None:
+    write(docker_env, {"credsStore": "desktop", "credHelpers": {REGISTRY: "ecrpy"}})
+    result = helper.run("doctor", env=docker_env)
+    assert (
+        "✔ other registries: kept by credsStore 'desktop': ecrpy serves only its credHelpers"
+        in result.stdout
+    )
