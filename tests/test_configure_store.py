@@ -203,9 +203,13 @@ def test_doctor_shows_the_store_mode_and_whether_the_fallback_answers(
 def test_doctor_without_credsstore_ecrpy_names_who_keeps_other_logins(
     helper: Helper, docker_env: dict[str, str]
 ) -> None:
+    _, settings = files(docker_env)
     write(docker_env, {"credsStore": "desktop", "credHelpers": {REGISTRY: "ecrpy"}})
+    assert "other registries" not in helper.run("doctor", env=docker_env).stdout
+    settings.parent.mkdir(parents=True)
+    settings.write_text('[store]\nfallback = "desktop"\n')
     result = helper.run("doctor", env=docker_env)
     assert (
-        "✔ other registries: kept by credsStore 'desktop': ecrpy serves only its credHelpers"
-        in result.stdout
-    )
+        "✔ other registries: kept by credsStore 'desktop': ecrpy serves only its credHelpers "
+        "(the [store] fallback 'desktop' is unused)"
+    ) in result.stdout

@@ -109,8 +109,9 @@ def _docker_config(environ: Mapping[str, str]) -> tuple[list[Check], list[str]]:
     return checks, ours
 
 
-def _store_mode(environ: Mapping[str, str], loaded: config.Config) -> Check:
-    """Who keeps the logins of registries that are not ECR, and whether it answers."""
+def _store_mode(environ: Mapping[str, str], loaded: config.Config) -> Check | None:
+    """Who keeps the logins of registries that are not ECR, and whether it answers; None when
+    ecrpy has no part in that (it is not the credsStore, and no fallback is named)."""
     from .. import fallback, login_store, store_mode
     from ..protocol import HelperError
 
@@ -121,6 +122,8 @@ def _store_mode(environ: Mapping[str, str], loaded: config.Config) -> Check:
     except docker_config.DockerConfigError:
         store = None
     name = "other registries"
+    if store != docker_config.HELPER and not loaded.fallback:
+        return None
     if store != docker_config.HELPER:
         unused = f" (the [store] fallback {loaded.fallback!r} is unused)" if loaded.fallback else ""
         keeper = f"credsStore {store!r}" if store else "config.json"
@@ -264,8 +267,9 @@ def checks(environ: Mapping[str, str]) -> list[Check]:
     result += docker_checks
     settings_check, loaded = _settings_file(environ)
     result.append(settings_check)
-    if loaded is not None:
-        result.append(_store_mode(environ, loaded))
+    mode = _store_mode(environ, loaded) if loaded is not None else None
+    if mode is not None:
+        result.append(mode)
     skews: list[float] = []
     if loaded is not None:
         deadline = timeout_from(environ.get(TIMEOUT_ENV))
