@@ -22,6 +22,8 @@ from typing import Any
 from . import docker_config, protocol, registry
 
 UNDO_VERSION = 1
+# Stores that keep no logins of other registries: ecrpy replaces them and keeps those itself.
+NOT_A_FALLBACK = frozenset({docker_config.HELPER, "ecr-login"})
 
 
 class SetupError(Exception):
@@ -41,6 +43,13 @@ def covered_helpers(document: Mapping[str, Any]) -> dict[str, str]:
         for key, value in helpers.items()
         if registry.parse(protocol.hostname(key)) is not None and isinstance(value, str)
     }
+
+
+def fallback_for(previous: object) -> str | None:
+    """The fallback that keeps the logins the replaced ``credsStore`` kept, if it kept any."""
+    if isinstance(previous, str) and previous and previous not in NOT_A_FALLBACK:
+        return previous
+    return None
 
 
 def switch(
@@ -63,7 +72,10 @@ def switch(
     }
     if previous != docker_config.HELPER:
         result["credsStore"] = docker_config.HELPER
-        was = f" (was {previous}, now ecrpy's fallback)" if previous else ""
+        if previous in NOT_A_FALLBACK:
+            was = f" (was {previous}, which keeps no other logins: ecrpy's own store will)"
+        else:
+            was = f" (was {previous}, now ecrpy's fallback)" if previous else ""
         changes.append(f"credsStore -> ecrpy{was}")
     helpers = docker_config.section(result, "credHelpers")
     for key, value in drop.items():

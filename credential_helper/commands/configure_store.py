@@ -150,8 +150,7 @@ def _plan_switch(
     out: TextIO,
     stdin: TextIO,
 ) -> Plan:
-    previous = document.get("credsStore")
-    name = previous if isinstance(previous, str) and previous != docker_config.HELPER else None
+    name = store_setup.fallback_for(document.get("credsStore"))
     new_settings = store_setup.with_fallback(old_settings, loaded.fallback, name)
     drop = _ask_drop(store_setup.covered_helpers(document), args, out, stdin)
     new_document, changes, undo = store_setup.switch(document, drop, args.keep_auths)
@@ -188,12 +187,8 @@ def _warnings(
     environ: Mapping[str, str],
     out: TextIO,
 ) -> None:
-    previous = old_document.get("credsStore")
-    if (
-        isinstance(previous, str)
-        and previous != docker_config.HELPER
-        and fallback.find(previous, environ) is None
-    ):
+    previous = store_setup.fallback_for(old_document.get("credsStore"))
+    if previous is not None and fallback.find(previous, environ) is None:
         out.write(
             f"warning: the fallback store {fallback.program(previous)} is not on PATH: "
             "logins to registries that are not ECR fail until it is\n"
