@@ -56,6 +56,9 @@ PACKAGES = {
     "htpasswd": "apache2-utils",
     "unshare": "util-linux",
     "mount": "mount",
+    "gpg": "gnupg",
+    "pass": "pass",
+    "docker-credential-pass": "golang-docker-credential-helpers",
 }
 TIMEOUT = 120.0  # seconds for any one client command
 # What every e2e test needs (registry, htpasswd file, private /etc/hosts), then each client's own.
