@@ -17,6 +17,7 @@ An ECR hostname never gets here: a ``docker login`` to ECR stores nothing anywhe
 
 from __future__ import annotations
 
+import os
 import sys
 
 from . import protocol
@@ -30,14 +31,48 @@ if TYPE_CHECKING:
 
 
 def configured(environ: Mapping[str, str]) -> tuple[str | None, str]:
-    """(the fallback's name or None for ecrpy's own store, the settings file that says so)."""
+    """(the fallback's name or None for ecrpy's own store, the settings file that says so).
+
+    The file is parsed only when it could hold a ``[store]`` table (TOML can only spell the key
+    ``store`` with those letters, or with an escape), and then once per version of its bytes
+    (:mod:`settings_memo`): TOML costs more than a warm ``get``.
+    """
+    from . import login_store, settings_memo
+    from .identity import config_path
+
+    path = config_path(environ)
+    try:
+        with open(path, "rb") as handle:
+            raw: bytes | None = handle.read()
+    except FileNotFoundError:
+        return None, path
+    except OSError:
+        raw = None  # unreadable: config says so, in its words
+    if raw is not None and b"store" not in raw and b"\\" not in raw:
+        return None, path
+    store = login_store.default_path(environ)
+    memo = os.path.dirname(store) if store and raw is not None else None
+    key = settings_memo.digest(raw or b"", path)
+    if memo is not None:
+        found, name = settings_memo.recall(memo, key)
+        if found:
+            return name, path
+    name = _parsed_fallback(raw, path, environ)
+    if memo is not None:
+        settings_memo.remember(memo, key, name)
+    return name, path
+
+
+def _parsed_fallback(raw: bytes | None, path: str, environ: Mapping[str, str]) -> str | None:
+    """What :mod:`config`, the one reader of the settings file, says the fallback is."""
     from . import config
 
     try:
-        loaded = config.load(environ)
+        if raw is None:
+            return config.load(environ).fallback
+        return config.parse_text(raw.decode("utf-8", "replace"), path).fallback
     except config.ConfigError as exc:
         raise HelperError(f"ecrpy: {exc}") from None
-    return loaded.fallback, loaded.path
 
 
 def serve_other(action: str, raw: bytes, environ: Mapping[str, str]) -> int:

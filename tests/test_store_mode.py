@@ -426,3 +426,53 @@ def test_the_store_file_reads_back_what_was_written(logins: dict[str, tuple[str,
     assert login_store.decode(text, "/x") == logins
     assert login_store.encode(login_store.decode(text, "/x")) == text
     assert json.loads(text)["version"] == 1
+
+
+# -- the fallback's name, parsed once per version of the settings file -------------------------
+
+
+def test_an_edited_fallback_takes_effect_at_once(
+    helper: Helper, store_env: dict[str, str], home: Path, tmp_path: Path
+) -> None:
+    answer(store_env, b"from the recorder\n")
+    assert run_bytes(helper, "get", b"ghcr.io", store_env).stdout == b"from the recorder\n"
+    other = tmp_path / "bin" / "docker-credential-other"
+    other.write_text("#!/bin/sh\necho from the other one\n")
+    other.chmod(0o755)
+    settings_file = home / ".config" / "ecrpy" / "config.toml"
+    settings_file.write_text('[store]\nfallback = "other"\n')
+    assert run_bytes(helper, "get", b"ghcr.io", store_env).stdout == b"from the other one\n"
+    settings_file.write_text('[store]\n# fallback = "other"\n')
+    assert run_bytes(helper, "get", b"ghcr.io", store_env).stdout == NOT_FOUND.encode()
+    memos = list((home / ".local" / "share" / "ecrpy").glob("store-settings.*"))
+    assert len(memos) == 1  # only the current version's
+
+
+def test_a_request_for_another_registry_parses_the_settings_once(
+    helper: Helper, store_env: dict[str, str]
+) -> None:
+    """TOML costs more than a warm get: the second request reads the memo, not the file."""
+    answer(store_env, b"ok\n")
+    probe = """
+import sys
+from credential_helper.cli import main
+code = main(["get"])
+sys.stderr.write("\\nPROBE " + repr((code, sorted(m for m in sys.modules if m in (
+    "credential_helper.config", "tomllib", "tomli", "typing", "subprocess", "threading")))) + "\\n")
+"""
+    for expected in (["credential_helper.config", "tomllib", "typing"], []):
+        result = subprocess.run(
+            [sys.executable, "-c", probe], input=b"ghcr.io", env=store_env, capture_output=True
+        )
+        code, heavy = eval(result.stderr.decode().rsplit("PROBE ", 1)[-1])
+        assert (code, result.stdout) == (0, b"ok\n")
+        assert [m for m in heavy if m != "tomli"] == expected
+
+
+def test_a_broken_store_table_is_reported_every_time(
+    helper: Helper, store_env: dict[str, str], home: Path
+) -> None:
+    (home / ".config" / "ecrpy" / "config.toml").write_text('[store]\nfallback = ""\n')
+    for _ in range(2):
+        result = helper.run("get", stdin="ghcr.io", env=store_env)
+        assert result.returncode == 1 and "must be a credential helper's name" in result.stdout
