@@ -34,11 +34,9 @@ Docker credential helper for Amazon ECR. Docker runs it; you name it in ~/.docke
     {{"credHelpers": {{"123456789012.dkr.ecr.eu-west-1.amazonaws.com": "ecrpy"}}}}
 
   get      read a registry URL on stdin, print its credentials as JSON
-  store    accepted for ECR registries (docker login); ecrpy fetches tokens itself.
-           As credsStore, any other registry goes to the [store] fallback, or ecrpy's own store
+  store    accepted for ECR registries (docker login); ecrpy fetches tokens itself
   erase    drop the cached tokens of the registry read on stdin (docker logout)
   list     print the registries with a cached, unexpired token for the current AWS identity
-           (as credsStore: and the logins of the other registries)
   version  print the version
   configure [REGISTRY ...]
            add ecrpy to Docker's config.json for these registries (--help for more)
