@@ -41,16 +41,23 @@ def find(name: str, environ: Mapping[str, str]) -> str | None:
     return None
 
 
+def _signals() -> tuple[int, int]:
+    """(SIGPIPE, SIGKILL), from the C module: ``signal`` imports ``enum``, ~1.5 ms."""
+    module = __import__("_signal")
+    return int(module.SIGPIPE), int(module.SIGKILL)
+
+
 def run(
     path: str, action: str, data: bytes, environ: Mapping[str, str], seconds: float
 ) -> tuple[int, bytes]:
     """``path action`` with ``data`` on stdin: (exit code, stdout). Raises FallbackError.
 
-    The helper gets ecrpy's environment and stderr. It is killed once ``seconds`` have passed.
+    The helper gets ecrpy's environment and stderr. It is killed once ``seconds`` have passed,
+    with every process it started (it runs in a process group of its own).
     """
-    import signal
     import time
 
+    sigpipe, sigkill = _signals()
     stdin_r, stdin_w = os.pipe()
     stdout_r, stdout_w = os.pipe()
     try:
@@ -62,7 +69,8 @@ def run(
                 (os.POSIX_SPAWN_DUP2, stdin_r, 0),
                 (os.POSIX_SPAWN_DUP2, stdout_w, 1),
             ],
-            setsigdef=(signal.SIGPIPE,),  # Python ignores SIGPIPE; the helper must not inherit it
+            setsigdef=(sigpipe,),  # Python ignores SIGPIPE; the helper must not inherit it
+            setpgroup=0,  # its own group: a hung helper is stopped with what it started (gpg ...)
         )
     except OSError as exc:
         for fd in (stdin_r, stdin_w, stdout_r, stdout_w):
@@ -73,11 +81,14 @@ def run(
     deadline = time.monotonic() + seconds
     try:
         output, status = _exchange(pid, stdin_w, stdout_r, data, deadline)
+    except BaseException:  # KeyboardInterrupt: leave nothing running behind
+        status = None
+        raise
     finally:
         os.close(stdout_r)
-    if status is None:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        if status is None:
+            os.killpg(pid, sigkill)
+            os.waitpid(pid, 0)
     if len(output) > MAX_OUTPUT:
         raise FallbackError(f"printed more than {MAX_OUTPUT} bytes and was stopped")
     if status is None:
