@@ -19,7 +19,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from . import docker_config, protocol, registry
+from . import config, docker_config, protocol, registry
 
 UNDO_VERSION = 1
 # Stores that keep no logins of other registries: ecrpy replaces them and keeps those itself.
@@ -47,9 +47,14 @@ def covered_helpers(document: Mapping[str, Any]) -> dict[str, str]:
 
 def fallback_for(previous: object) -> str | None:
     """The fallback that keeps the logins the replaced ``credsStore`` kept, if it kept any."""
-    if isinstance(previous, str) and previous and previous not in NOT_A_FALLBACK:
-        return previous
-    return None
+    if not isinstance(previous, str) or not previous or previous in NOT_A_FALLBACK:
+        return None
+    if not set(previous) <= config.HELPER_NAME_CHARS:
+        raise SetupError(
+            f"credsStore {previous!r} is not a credential helper's name ecrpy can run as its "
+            "fallback; ecrpy will not touch it"
+        )
+    return previous
 
 
 def switch(

@@ -213,3 +213,14 @@ def test_doctor_without_credsstore_ecrpy_names_who_keeps_other_logins(
         "✔ other registries: kept by credsStore 'desktop': ecrpy serves only its credHelpers "
         "(the [store] fallback 'desktop' is unused)"
     ) in result.stdout
+
+
+def test_a_credsstore_that_is_no_helper_name_is_left_alone(
+    helper: Helper, docker_env: dict[str, str]
+) -> None:
+    path = write({**docker_env}, {"credsStore": "../../bin/sh"})
+    before = path.read_text()
+    result = helper.run("configure", "--store", "--yes", env=docker_env)
+    assert result.returncode == 1
+    assert "is not a credential helper's name ecrpy can run as its fallback" in result.stdout
+    assert path.read_text() == before
