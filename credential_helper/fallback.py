@@ -33,9 +33,15 @@ def program(name: str) -> str:
 
 
 def find(name: str, environ: Mapping[str, str]) -> str | None:
-    """The executable Docker would run for ``name``: the first on PATH (``shutil.which``'s rule)."""
+    """The executable Docker would run for ``name``: the first on PATH.
+
+    Relative PATH entries (``.``, an empty one) are skipped, as Go's ``exec.LookPath`` refuses
+    them: a ``docker-credential-pass`` in the current directory is never run.
+    """
     for directory in (environ.get("PATH") or os.defpath).split(os.pathsep):
-        candidate = os.path.join(directory or ".", program(name))
+        if not os.path.isabs(directory):
+            continue
+        candidate = os.path.join(directory, program(name))
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None

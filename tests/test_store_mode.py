@@ -479,3 +479,19 @@ def test_a_broken_store_table_is_reported_every_time(
     for _ in range(2):
         result = helper.run("get", stdin="ghcr.io", env=store_env)
         assert result.returncode == 1 and "must be a credential helper's name" in result.stdout
+
+
+def test_a_fallback_in_the_current_directory_is_never_run(
+    helper: Helper, store_env: dict[str, str], tmp_path: Path
+) -> None:
+    """As Go's exec.LookPath: relative PATH entries do not count."""
+    here = tmp_path / "cwd"
+    here.mkdir()
+    (tmp_path / "bin" / "docker-credential-recorder").rename(here / "docker-credential-recorder")
+    store_env["PATH"] = f".::{store_env['PATH'].split(':', 1)[1]}"
+    result = subprocess.run(
+        [helper.path, "get"], input=b"ghcr.io", env=store_env, cwd=here, capture_output=True
+    )
+    assert result.returncode == 1
+    assert b"docker-credential-recorder is not on PATH" in result.stdout
+    assert recorded(store_env) == []
