@@ -313,3 +313,42 @@ def test_podman_and_skopeo_read_the_same_config(
     asked = {run.stdin for run in user.helper_runs("get")}
     assert {LOGIN_ADDRESS, world.REGISTRY} <= asked, asked
     assert world.stored_secrets(user.docker_config) == {}
+
+
+@pytest.mark.usefixtures("needs_docker")
+def test_configure_store_keeps_the_logins_of_the_store_it_replaces(
+    docker: DockerCLI,
+    user: User,
+    fake: FakeAWS,
+    login_registry: LoginRegistry,
+    ecr_registry: world.Registry,
+    pass_store: PassStore,
+    rootfs_tar: Path,
+) -> None:
+    """A machine on ``"credsStore": "pass"`` switches over and back; its login keeps working."""
+    user.configure_docker({"credsStore": "pass"})
+    user.env.update(pass_store.env)
+    docker.env.update(pass_store.env)
+    login = _login(docker, LOGIN_ADDRESS, LOGIN_USER, LOGIN_PASSWORD)  # straight into pass
+    assert login.returncode == 0, world.shown(login)
+    image = f"{LOGIN_ADDRESS}/e2e/switch:1"
+    docker.ok("import", str(rootfs_tar), image)
+    docker.ok("push", image)
+    docker.ok("rmi", image)
+
+    switched = world.run([helper_path(), "configure", "--store", "--yes"], user.env)
+    assert switched.returncode == 0, world.shown(switched)
+    assert json.loads(user.docker_config.read_text())["credsStore"] == "ecrpy"
+    docker.ok("pull", image)  # the login made with pass, served through ecrpy
+    docker.ok("rmi", image)
+    ecr_image = f"{world.REGISTRY}/e2e/switch:1"
+    docker.ok("import", str(rootfs_tar), ecr_image)
+    docker.ok("push", ecr_image)  # and ECR with no login at all
+    assert fake.count("GetAuthorizationToken") == 1
+    assert {run.stdin for run in user.helper_runs("get")} >= {LOGIN_ADDRESS, world.REGISTRY}
+
+    back = world.run([helper_path(), "configure", "--remove", "--store"], user.env)
+    assert back.returncode == 0, world.shown(back)
+    assert json.loads(user.docker_config.read_text())["credsStore"] == "pass"
+    docker.ok("pull", image)
+    docker.ok("logout", LOGIN_ADDRESS)
