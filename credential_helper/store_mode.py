@@ -42,8 +42,7 @@ def configured(environ: Mapping[str, str]) -> tuple[str | None, str]:
 
     path = config_path(environ)
     try:
-        with open(path, "rb") as handle:
-            raw: bytes | None = handle.read()
+        raw = _read_regular(path)
     except FileNotFoundError:
         return None, path
     except OSError:
@@ -61,6 +60,22 @@ def configured(environ: Mapping[str, str]) -> tuple[str | None, str]:
     if memo is not None:
         settings_memo.remember(memo, key, name)
     return name, path
+
+
+def _read_regular(path: str) -> bytes:
+    """The settings file's bytes; never blocks on a FIFO or a device put in its place."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise HelperError(f"ecrpy: cannot read ecrpy config {path}: not a regular file")
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _parsed_fallback(raw: bytes | None, path: str, environ: Mapping[str, str]) -> str | None:

@@ -495,3 +495,15 @@ def test_a_fallback_in_the_current_directory_is_never_run(
     assert result.returncode == 1
     assert b"docker-credential-recorder is not on PATH" in result.stdout
     assert recorded(store_env) == []
+
+
+def test_a_fifo_for_settings_is_an_error_not_a_hang(
+    helper: Helper, store_env: dict[str, str], home: Path
+) -> None:
+    settings_file = home / ".config" / "ecrpy" / "config.toml"
+    settings_file.unlink()
+    os.mkfifo(settings_file)
+    result = helper.run("get", stdin="ghcr.io", env=store_env, timeout=30)
+    assert result.returncode == 1
+    assert result.stdout == f"ecrpy: cannot read ecrpy config {settings_file}: not a regular file\n"
+    assert recorded(store_env) == []
