@@ -52,13 +52,13 @@ PACKAGES = {
     "docker": "docker.io",
     "docker-registry": "docker-registry",
     "skopeo": "skopeo",
+    "gpg": "gnupg",  # gpg, pass and docker-credential-pass: the fallback store of test_store_mode
+    "pass": "pass",
+    "docker-credential-pass": "golang-docker-credential-helpers",
     "podman": "podman",
     "htpasswd": "apache2-utils",
     "unshare": "util-linux",
     "mount": "mount",
-    "gpg": "gnupg",
-    "pass": "pass",
-    "docker-credential-pass": "golang-docker-credential-helpers",
 }
 TIMEOUT = 120.0  # seconds for any one client command
 # What every e2e test needs (registry, htpasswd file, private /etc/hosts), then each client's own.
