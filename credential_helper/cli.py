@@ -101,9 +101,20 @@ def _cache(environ: Mapping[str, str]) -> TokenCache | None:
     return from_environ(environ)
 
 
-def _registry(url: str, environ: Mapping[str, str]) -> Registry:
-    """The ECR registry a server URL names, or an alias stands for (see aliases.py);
-    not-found (go on anonymously) for any other host."""
+class OtherRegistry(Exception):
+    """The request is for a registry that is neither ECR nor an alias: :func:`run` hands it, as
+    read, to ``store_mode.serve_other`` (the fallback store, or ecrpy's own)."""
+
+    def __init__(self, raw: bytes) -> None:
+        super().__init__("not an ECR registry")
+        self.raw = raw
+
+
+def _registry(url: str, raw: bytes, environ: Mapping[str, str]) -> Registry:
+    """The ECR registry a server URL names, or an alias stands for (see aliases.py). The one
+    decision of what ecrpy serves itself: any other host is another registry's request
+    (OtherRegistry), never an ECR one; an ECR-shaped host in a region ecrpy does not know is
+    not-found (never forwarded), with why on stderr."""
     from .aliases import registry_for
     from .registry import EXTRA_REGIONS_ENV, unknown_region
 
@@ -114,12 +125,14 @@ def _registry(url: str, environ: Mapping[str, str]) -> Registry:
     if registry is None:
         host = protocol.hostname(url)
         region = unknown_region(host)
-        if region is not None:  # not-found all the same, but say why where Docker shows it
+        if region is None and host:
+            raise OtherRegistry(raw)
+        if region is not None:
             sys.stderr.write(
                 f"ecrpy: {host}: region {region} is not one ecrpy knows, so no token for it; "
                 f"if AWS opened it after this release, set {EXTRA_REGIONS_ENV}={region}\n"
             )
-        raise HelperError(protocol.NOT_FOUND)
+        raise HelperError(protocol.NOT_FOUND)  # a URL naming no host at all goes nowhere
     return registry
 
 
@@ -133,8 +146,9 @@ def cmd_get(environ: Mapping[str, str]) -> str:
     from .errors import TokenUnavailable
     from .tokens import TIMEOUT_ENV, Resolver, anonymous, configured_fetch, timeout_from
 
-    url = protocol.server_url(read_stdin())
-    registry = _registry(url, environ)
+    raw = read_stdin()
+    url = protocol.server_url(raw)
+    registry = _registry(url, raw, environ)
     resolver = Resolver(
         _cache(environ),
         _identity(environ),
@@ -152,16 +166,12 @@ def cmd_get(environ: Mapping[str, str]) -> str:
 
 
 def cmd_store(environ: Mapping[str, str]) -> str:
-    from .registry import parse
-
-    creds = protocol.parse_store(read_stdin())
-    host = protocol.hostname(creds.server_url)
-    if parse(host) is None and _alias(creds.server_url, environ) is None:
-        named = host or repr(protocol.without_userinfo(creds.server_url))  # never a password
-        raise HelperError(
-            f"ecrpy only serves Amazon ECR registries, not {named}: "
-            "use another credential helper or credsStore for it"
-        )
+    raw = read_stdin()
+    url = protocol.parse_store(raw).server_url
+    if not protocol.hostname(url):  # no store, ecrpy's or another, gets a login for no host
+        named = repr(protocol.without_userinfo(url))  # never a password
+        raise HelperError(f"ecrpy: nothing stored: {named} names no registry host")
+    host = _registry(url, raw, environ).host
     sys.stderr.write(
         f"ecrpy: nothing stored for {host}: "
         "ecrpy fetches ECR tokens itself with your AWS credentials\n"
@@ -179,17 +189,9 @@ def _settings_error(exc: Exception) -> Exception:
     return HelperError(f"ecrpy: {exc}") if isinstance(exc, ConfigError) else exc
 
 
-def _alias(url: str, environ: Mapping[str, str]) -> Registry | None:
-    from .aliases import lookup
-
-    try:
-        return lookup(url, environ)
-    except Exception as exc:
-        raise _settings_error(exc) from None
-
-
 def cmd_erase(environ: Mapping[str, str]) -> str:
-    registry = _registry(protocol.server_url(read_stdin()), environ)
+    raw = read_stdin()
+    registry = _registry(protocol.server_url(raw), raw, environ)
     cache = _cache(environ)
     dropped = cache.erase_host(registry.host) if cache else 0
     log.info("erase %s: %d cached token(s) dropped", registry.host, dropped)
@@ -199,12 +201,13 @@ def cmd_erase(environ: Mapping[str, str]) -> str:
 def cmd_list(environ: Mapping[str, str]) -> str:
     import time
 
+    from .store_mode import other_logins
     from .tokens import listing
 
     cache = _cache(environ)
     entries = cache.entries() if cache else iter(())
     found = listing(entries, _identity(environ), time.time())
-    return protocol.encode_list({**found, **_aliased(found, environ)})
+    return protocol.encode_list({**other_logins(environ), **found, **_aliased(found, environ)})
 
 
 def _aliased(found: dict[str, str], environ: Mapping[str, str]) -> dict[str, str]:
@@ -256,7 +259,12 @@ def run(argv: list[str], environ: Mapping[str, str]) -> int:
         sys.stdout.write(usage_error(problem) + "\n")
         return EXIT_ERROR
     try:
-        answer = command(environ)
+        try:
+            answer = command(environ)
+        except OtherRegistry as other:
+            from .store_mode import serve_other
+
+            return serve_other(argv[0], other.raw, environ)
     except HelperError as exc:
         from .errors import redact
 

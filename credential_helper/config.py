@@ -20,8 +20,16 @@ proxy, a mirror) to the ECR registry they stand for; see :mod:`aliases`::
 
     [aliases]
     "registry.corp.example" = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
- Only the cold path parses this file (``tomllib`` imports ``re``); the warm
-path hashes its bytes into the identity fingerprint, so editing it is a new identity.
+
+A ``[store]`` table names the fallback store for every registry that is not
+ECR, when ecrpy is Docker's ``credsStore`` (see :mod:`store_mode`)::
+
+    [store]
+    fallback = "pass"     # docker-credential-pass keeps the other registries' logins
+
+Only the cold path (and a request for a registry that is not ECR) parses this file (``tomllib``
+imports ``re``); the warm path hashes its bytes into the identity fingerprint, so editing it is a
+new identity.
 """
 
 from __future__ import annotations
@@ -72,6 +80,7 @@ class Config(NamedTuple):
     path: str
     entries: tuple[Entry, ...] = ()
     aliases: tuple[tuple[str, str], ...] = ()  # (alias host[:port], ECR registry host)
+    fallback: str | None = None  # [store] fallback: docker-credential-<name> for other registries
 
 
 def load(environ: Mapping[str, str]) -> Config:
@@ -101,17 +110,22 @@ def parse_text(text: str, path: str) -> Config:
         data = _toml_loads(text)
     except ValueError as exc:  # TOMLDecodeError says "(at line N, column M)"
         raise ConfigError(f"ecrpy config {path} is not valid TOML: {exc}") from None
-    unknown = sorted(set(data) - {"registries", "aliases"})
+    unknown = sorted(set(data) - {"registries", "aliases", "store"})
     if unknown:
         raise ConfigError(
             f"ecrpy config {path}, line {_line_of(text, unknown[0])}: unknown table or key "
-            f'{unknown[0]!r} (expected [registries."<registry>"] tables and [aliases])'
+            f'{unknown[0]!r} (expected [registries."<registry>"] tables, [aliases] and [store])'
         )
     registries = data.get("registries", {})
     if not isinstance(registries, dict):
         raise ConfigError(f"ecrpy config {path}: 'registries' must be a table of tables")
     entries = [_entry(pattern, values, text, path) for pattern, values in registries.items()]
-    return Config(path, tuple(entries), _aliases(data.get("aliases", {}), text, path))
+    return Config(
+        path,
+        tuple(entries),
+        _aliases(data.get("aliases", {}), text, path),
+        _fallback(data.get("store", {}), text, path),
+    )
 
 
 def _aliases(table: Any, text: str, path: str) -> tuple[tuple[str, str], ...]:
@@ -141,6 +155,36 @@ def _aliases(table: Any, text: str, path: str) -> tuple[tuple[str, str], ...]:
             raise ConfigError(f'{where}: alias "{name}" is listed twice')
         found[key] = target.lower().rstrip(".")
     return tuple(found.items())
+
+
+HELPER_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def _fallback(store: Any, text: str, path: str) -> str | None:
+    """``[store] fallback``: the name of a credential helper, docker-credential-<name>."""
+    if not isinstance(store, dict):
+        raise ConfigError(f"ecrpy config {path}: 'store' must be a table ([store])")
+    for key in store:
+        if key != "fallback":
+            raise ConfigError(
+                f"ecrpy config {path}, line {_line_of(text, key, after='store')}: unknown key "
+                f"{key!r} in [store] (known: fallback)"
+            )
+    name = store.get("fallback")
+    if name is None:
+        return None
+    where = f"ecrpy config {path}, line {_line_of(text, 'fallback', after='store')}"
+    if not isinstance(name, str) or not name or not set(name) <= HELPER_NAME_CHARS:
+        raise ConfigError(
+            f"{where}: fallback in [store] must be a credential helper's name, the part after "
+            'docker-credential- (such as "pass" or "desktop")'
+        )
+    if name == "ecrpy":
+        raise ConfigError(
+            f"{where}: fallback in [store] cannot be ecrpy itself: name the store that keeps "
+            "the other registries' logins, or remove the line to use ecrpy's own"
+        )
+    return name
 
 
 def _entry(pattern: str, values: Any, text: str, path: str) -> Entry:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any, Callable, Union
 
     Scalar = Union[str, int, float, bool, None]
@@ -87,3 +88,8 @@ def _scalar(value: Scalar) -> str:
 def dumps(obj: dict[str, Scalar]) -> str:
     """Encode a flat object (string keys, scalar values): all the helper protocol ever sends."""
     return "{" + ", ".join(_quote(key) + ": " + _scalar(value) for key, value in obj.items()) + "}"
+
+
+def dumps_nested(obj: Mapping[str, Mapping[str, Scalar]]) -> str:
+    """Encode an object of flat objects: ecrpy's login store, one object per registry."""
+    return "{" + ", ".join(_quote(k) + ": " + dumps(dict(v)) for k, v in obj.items()) + "}"

@@ -369,11 +369,19 @@ def test_store_for_ecr_succeeds_and_stores_nothing(
     assert token_files(env) == [] and fake.requests == []
 
 
-def test_store_for_another_registry_fails_clearly(helper: Helper, env: dict[str, str]) -> None:
+def test_store_for_another_registry_goes_to_ecrpys_own_store(
+    helper: Helper, env: dict[str, str], fake: FakeAWS
+) -> None:
+    """As credsStore, ecrpy keeps other registries' logins (tests/test_store_mode.py has more)."""
     payload = json.dumps({"ServerURL": "ghcr.io", "Username": "me", "Secret": "typed-password"})
     result = helper.run("store", stdin=payload, env=env)
-    assert result.returncode == 1 and "only serves Amazon ECR" in result.stdout
-    assert "typed-password" not in result.stdout + result.stderr
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert helper.get("ghcr.io", env) == {
+        "ServerURL": "ghcr.io",
+        "Username": "me",
+        "Secret": "typed-password",
+    }
+    assert token_files(env) == [] and fake.requests == []
 
 
 @pytest.mark.parametrize(

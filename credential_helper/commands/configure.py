@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--dry-run", action="store_true", help="print the diff, change nothing")
     parser.add_argument("--remove", action="store_true", help="undo: remove ecrpy's entries")
+    parser.add_argument(
+        "--store",
+        action="store_true",
+        help="make ecrpy the credsStore: every ECR registry, and the store it replaces as the "
+        "fallback for all others (with --remove: put back what was there)",
+    )
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask")
     return parser
 
@@ -134,6 +140,16 @@ def run(
     stdin: TextIO = sys.stdin,
 ) -> int:
     args = _parser().parse_args(argv)
+    if args.store:
+        from . import configure_store
+
+        if args.registries or args.account or args.region or args.public:
+            out.write(
+                "ecrpy: --store takes no registries: as credsStore, ecrpy serves every ECR "
+                "registry\n"
+            )
+            return 1
+        return configure_store.run(args, environ, out, stdin)
     hosts = _wanted(args, environ, out)
     if hosts is None:
         return 1

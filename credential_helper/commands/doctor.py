@@ -71,7 +71,16 @@ def _docker_config(environ: Mapping[str, str]) -> tuple[list[Check], list[str]]:
     helpers = docker_config.section(document, "credHelpers")
     ours = [host for host, value in helpers.items() if value == docker_config.HELPER]
     checks = []
-    if ours:
+    if document.get("credsStore") == docker_config.HELPER:  # every ECR registry, named or not
+        taken = {
+            protocol.hostname(key)
+            for key, value in helpers.items()
+            if value != docker_config.HELPER
+        }
+        named = [host for host in docker_config.ecr_registries(document) if host not in taken]
+        ours = list(dict.fromkeys([*ours, *named]))
+        checks.append(Check(name, True, "credsStore is ecrpy: ecrpy serves every ECR registry"))
+    elif ours:
         count = "1 registry uses" if len(ours) == 1 else f"{len(ours)} registries use"
         checks.append(Check(name, True, f"{count} ecrpy: {', '.join(ours)}"))
     else:
@@ -108,6 +117,41 @@ def _docker_config(environ: Mapping[str, str]) -> tuple[list[Check], list[str]]:
             )
         )
     return checks, ours
+
+
+def _store_mode(environ: Mapping[str, str], loaded: config.Config) -> Check | None:
+    """Who keeps the logins of registries that are not ECR, and whether it answers; None when
+    ecrpy has no part in that (it is not the credsStore, and no fallback is named)."""
+    from .. import fallback, login_store, store_mode
+    from ..protocol import HelperError
+
+    path = docker_config.path_for(environ)
+    try:
+        text, _ = docker_config.read(path)
+        store = docker_config.parse(text or "", path).get("credsStore")
+    except docker_config.DockerConfigError:
+        store = None
+    name = "other registries"
+    if store != docker_config.HELPER and not loaded.fallback:
+        return None
+    if store != docker_config.HELPER:
+        unused = f" (the [store] fallback {loaded.fallback!r} is unused)" if loaded.fallback else ""
+        keeper = f"credsStore {store!r}" if store else "config.json"
+        return Check(name, True, f"kept by {keeper}: ecrpy serves only its credHelpers{unused}")
+    if loaded.fallback:
+        keeper = f"fallback {fallback.program(loaded.fallback)}"
+    else:
+        keeper = f"ecrpy's own store {login_store.default_path(environ)}"
+    try:
+        count = len(store_mode.other_logins(environ))
+    except HelperError as exc:
+        return Check(
+            name,
+            False,
+            f"kept by {keeper}, which does not answer: {exc.message}",
+            f"fix the store, or change [store] fallback in {loaded.path}",
+        )
+    return Check(name, True, f"kept by {keeper} (answers: {count} logins)")
 
 
 def _settings_file(environ: Mapping[str, str]) -> tuple[Check, config.Config | None]:
@@ -332,6 +376,9 @@ def checks(environ: Mapping[str, str]) -> list[Check]:
     result += docker_checks
     settings_check, loaded = _settings_file(environ)
     result.append(settings_check)
+    mode = _store_mode(environ, loaded) if loaded is not None else None
+    if mode is not None:
+        result.append(mode)
     skews: list[float] = []
     if loaded is not None:
         result += [_alias_check(alias, target) for alias, target in loaded.aliases]

@@ -54,6 +54,9 @@ PACKAGES = {
     "/usr/bin/docker": "docker.io",  # Debian's CLI (20.10) by path: BuildKit built in
     "docker-registry": "docker-registry",
     "skopeo": "skopeo",
+    "gpg": "gnupg",  # gpg, pass and docker-credential-pass: the fallback store of test_store_mode
+    "pass": "pass",
+    "docker-credential-pass": "golang-docker-credential-helpers",
     "podman": "podman",
     "htpasswd": "apache2-utils",
     "ctr": "containerd",

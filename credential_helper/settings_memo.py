@@ -1,0 +1,76 @@
+"""The ``[store] fallback`` of ecrpy's settings, remembered by the digest of the file's bytes.
+
+A request for a registry that is not ECR must know the fallback, and parsing TOML costs more
+than a whole warm ``get`` (``tomllib`` imports ``re``, ``typing``, ``datetime``; ``config``
+imports ``typing``). The answer only depends on the file's bytes, so once :mod:`config` has
+parsed them the fallback is written to a one-line file named by their SHA-256, in ecrpy's own
+private directory; the next request with the same bytes reads that instead. Edit the file and
+the digest changes: the memo is never stale. A memo that is missing, unreadable, or not in a
+private directory of this user is a miss (the file is parsed again), never an error.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+PREFIX = "store-settings."
+_NONE = "ecrpy"  # "no fallback, ecrpy's own store": the one name config never takes as a fallback
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def digest(raw: bytes, path: str) -> str:
+    from .identity import fingerprint
+
+    return fingerprint((), [(path, raw)])
+
+
+def _private_dir(directory: str) -> bool:
+    try:
+        info = os.lstat(directory)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022
+
+
+def recall(directory: str, key: str) -> tuple[bool, str | None]:
+    """(found, fallback) for the settings bytes of digest ``key``."""
+    if not _private_dir(directory):
+        return False, None
+    try:
+        fd = os.open(os.path.join(directory, PREFIX + key), os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
+    except OSError:
+        return False, None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_size > 256:
+            return False, None
+        text = os.read(fd, 257).decode("utf-8", "replace").strip()
+    except OSError:
+        return False, None
+    finally:
+        os.close(fd)
+    if not text:
+        return False, None
+    return True, None if text == _NONE else text
+
+
+def remember(directory: str, key: str, fallback: str | None) -> None:
+    """Write the memo for ``key`` and drop the others; best effort (a failure is a later miss)."""
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        if not _private_dir(directory):
+            return
+        temp = os.path.join(directory, f".{PREFIX}{os.getpid()}.{os.urandom(4).hex()}")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, (fallback or _NONE).encode() + b"\n")
+        finally:
+            os.close(fd)
+        os.replace(temp, os.path.join(directory, PREFIX + key))
+        for name in os.listdir(directory):
+            if name.startswith(PREFIX) and name != PREFIX + key:
+                os.unlink(os.path.join(directory, name))
+    except OSError:
+        return
