@@ -16,7 +16,7 @@ from .protocol import HelperError
 TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from typing import Callable
+    from typing import Callable, NoReturn
 
     from .cache import TokenCache
     from .registry import Registry
@@ -241,3 +241,27 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         code = EXIT_ERROR
     return code
+
+
+def exit_main() -> NoReturn:
+    """The console script's whole body: run, flush, and end the process without teardown.
+
+    The interpreter's finalization (module teardown, garbage collection of botocore's object
+    graph) costs ~1.5 ms after a warm answer and ~50 ms after a cold one, and achieves nothing
+    that the kernel does not do at exit. Everything that must outlive the process is written
+    before ``os._exit``: the answer and errors are flushed here, the log by :func:`log.close`,
+    the cache files are written with ``os.write`` and renamed into place before the answer.
+    """
+    leave(main())
+
+
+def leave(code: int) -> NoReturn:
+    """Flush the log, stdout and stderr, then ``os._exit(code)``."""
+    log.close()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or a closed stream: nobody is listening
+            if stream is sys.stdout and code == EXIT_OK:
+                code = EXIT_ERROR
+    os._exit(code)

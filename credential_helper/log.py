@@ -109,6 +109,17 @@ def _private_dir(directory: str) -> bool:
     return stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022
 
 
+def close() -> None:
+    """Flush and close the log file (if anything was logged), for a process ending by os._exit."""
+    global _logger
+    logger, _logger = _logger, None
+    if logger is None:
+        return
+    for handler in logger.handlers:
+        handler.close()  # flushes first; a failure is reported by the handler's handleError
+    logger.handlers[:] = []
+
+
 def _emit(level: int, message: str, args: tuple[object, ...]) -> None:
     if not enabled(level):
         return
