@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Callable, NoReturn
 
-    from .cache import TokenCache
+    from .cache import Entry, TokenCache
     from .registry import Registry
+    from .tokens import Resolver
 
 PROGRAM = "docker-credential-ecrpy"
 # The words of commands/ (kept here too, so that a protocol action never imports that package;
@@ -98,25 +99,32 @@ def _identity(environ: Mapping[str, str]) -> str:
 
 
 def cmd_get(environ: Mapping[str, str]) -> str:
-    from .errors import NO_CREDENTIALS, TokenUnavailable
-    from .tokens import TIMEOUT_ENV, Resolver, configured_fetch, timeout_from
+    from .tokens import Resolver, configured_fetch
 
     url = protocol.server_url(read_stdin())
     registry = _registry(url)
-    resolver = Resolver(
-        _cache(environ),
-        _identity(environ),
-        configured_fetch(environ),
-        deadline=timeout_from(environ.get(TIMEOUT_ENV)),
-    )
+    resolver = Resolver(_cache(environ), _identity(environ), configured_fetch(environ))
+    entry = resolver.hit(registry) or _refresh(resolver, registry, environ)
+    echoed = protocol.without_userinfo(url)  # never hand back a password the client sent
+    return protocol.encode_credentials(protocol.Credentials(echoed, entry.username, entry.password))
+
+
+def _refresh(resolver: Resolver, registry: Registry, environ: Mapping[str, str]) -> Entry:
+    """The cold path: under the deadline, with the Docker config's other registries (fan-out)."""
+    from .deadline import TIMEOUT_ENV, timeout_from
+    from .errors import NO_CREDENTIALS, TokenUnavailable
+    from .fanout import companions
+    from .tokens import configured_fetch_many
+
+    resolver.deadline = timeout_from(environ.get(TIMEOUT_ENV))
+    resolver.fetch_many = configured_fetch_many(environ)
+    resolver.companions = companions(environ, registry)
     try:
-        entry = resolver.get(registry)
+        return resolver.get(registry)
     except TokenUnavailable as exc:
         if registry.public and exc.kind == NO_CREDENTIALS:
             raise HelperError(protocol.NOT_FOUND) from None  # anonymous public pulls keep working
         raise HelperError(f"ecrpy: {exc}") from None
-    echoed = protocol.without_userinfo(url)  # never hand back a password the client sent
-    return protocol.encode_credentials(protocol.Credentials(echoed, entry.username, entry.password))
 
 
 def cmd_store(environ: Mapping[str, str]) -> str:
@@ -137,10 +145,12 @@ def cmd_store(environ: Mapping[str, str]) -> str:
 
 
 def cmd_erase(environ: Mapping[str, str]) -> str:
-    registry = _registry(protocol.server_url(read_stdin()))
+    from .registry import token_host
+
+    host = token_host(_registry(protocol.server_url(read_stdin())))
     cache = _cache(environ)
-    dropped = cache.erase_host(registry.host) if cache else 0
-    log.info("erase %s: %d cached token(s) dropped", registry.host, dropped)
+    dropped = cache.erase_host(host) if cache else 0
+    log.info("erase %s: %d cached token(s) dropped", host, dropped)
     return ""
 
 

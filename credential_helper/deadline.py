@@ -14,7 +14,18 @@ and botocore's own timeouts are the bound.
 from __future__ import annotations
 
 from .errors import NETWORK, TokenUnavailable
-from .tokens import TIMEOUT_ENV
+
+TIMEOUT_ENV = "ECRPY_TIMEOUT"
+DEFAULT_TIMEOUT = 20.0  # seconds a fetch may take in all
+
+
+def timeout_from(value: str | None) -> float:
+    """``ECRPY_TIMEOUT`` as seconds: a positive number up to an hour, else the default."""
+    try:
+        seconds = float(value) if value else DEFAULT_TIMEOUT
+    except ValueError:
+        return DEFAULT_TIMEOUT
+    return seconds if 0 < seconds <= 3600 else DEFAULT_TIMEOUT
 
 
 class Expired(BaseException):
@@ -30,6 +41,11 @@ class Deadline:
         self.doing = doing
         self._previous: object = None
         self._armed = False
+
+    @property
+    def armed(self) -> bool:
+        """True inside the ``with`` when the alarm is set (on the main thread, with SIGALRM)."""
+        return self._armed
 
     def _ring(self, signum: int, frame: object) -> None:
         raise Expired

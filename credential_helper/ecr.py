@@ -15,7 +15,7 @@ import base64
 import binascii
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import cachetools
@@ -206,38 +206,84 @@ def fetch(
     that obtained them another way (the kubelet provider's service-account role).
     """
     settings = settings or Settings()
+    reply = _ask(registry, settings, credentials, [registry.account] if registry.account else [])
+    if registry.public:
+        data = reply.get("authorizationData")
+        if data is None:
+            raise TokenUnavailable(*explain(KeyError("authorizationData"), registry))
+    else:
+        found = reply.get("authorizationData") or []
+        if not found:
+            raise TokenUnavailable(f"ECR returned no token for {registry.host}", BAD_RESPONSE)
+        data = found[0]
+    return _token(data, reply, registry)
+
+
+def fetch_many(
+    registry: Registry, others: Sequence[Registry], settings: Settings | None = None
+) -> dict[str, Token]:
+    """The tokens of ``registry`` and ``others`` (private registries of its region, partition
+    and FIPS-ness) from one ``GetAuthorizationToken``, by :func:`registry.token_host`.
+
+    Sent to ``registry``'s endpoint; a token is good for every name of its account and region.
+    Raises TokenUnavailable when any asked-for token is missing or unusable.
+    """
+    from .registry import token_host
+
+    wanted = {token_host(registry): registry}
+    for other in others:
+        if other.public or (other.region, other.partition, other.fips) != (
+            registry.region,
+            registry.partition,
+            registry.fips,
+        ):
+            raise ValueError(f"{other.host} cannot share a request with {registry.host}")
+        wanted.setdefault(token_host(other), other)
+    accounts = list(dict.fromkeys(str(reg.account) for reg in wanted.values()))
+    reply = _ask(registry, settings or Settings(), None, accounts)
+    by_account: dict[str, Any] = {}
+    for data in reply.get("authorizationData") or []:
+        endpoint = data.get("proxyEndpoint") if isinstance(data, dict) else None
+        if isinstance(endpoint, str):
+            by_account[endpoint.split("://")[-1].split(".")[0]] = data
+    tokens: dict[str, Token] = {}
+    for host, reg in wanted.items():
+        if reg.account not in by_account:
+            raise TokenUnavailable(f"ECR returned no token for {reg.host}", BAD_RESPONSE)
+        tokens[host] = _token(by_account[reg.account], reply, reg)
+    return tokens
+
+
+def _ask(
+    registry: Registry,
+    settings: Settings,
+    credentials: tuple[str, str, str] | None,
+    accounts: list[str],
+) -> Any:
+    """The raw reply of (ECR or ECR Public's) GetAuthorizationToken; failures explained."""
     try:
         if credentials is None:
             credentials = credentials_for(registry, settings)
+        service = "ecr-public" if registry.public else "ecr"
+        client = _client(
+            service,
+            registry.region,
+            registry.fips and not registry.public,
+            registry.dualstack,
+            settings.profile,
+            credentials,
+        )
         if registry.public:
-            client = _client(
-                "ecr-public",
-                registry.region,
-                False,
-                registry.dualstack,
-                settings.profile,
-                credentials,
-            )
-            reply = client.get_authorization_token()
-            data = reply["authorizationData"]
-        else:
-            client = _client(
-                "ecr",
-                registry.region,
-                registry.fips,
-                registry.dualstack,
-                settings.profile,
-                credentials,
-            )
-            reply = client.get_authorization_token(registryIds=[registry.account])
-            found = reply.get("authorizationData") or []
-            if not found:
-                raise TokenUnavailable(f"ECR returned no token for {registry.host}", BAD_RESPONSE)
-            data = found[0]
+            return client.get_authorization_token()
+        return client.get_authorization_token(registryIds=accounts)
     except TokenUnavailable:
         raise
     except Exception as exc:  # every botocore failure is explained, never raised raw
         raise TokenUnavailable(*explain(exc, registry)) from None
+
+
+def _token(data: Any, reply: Any, registry: Registry) -> Token:
+    """One ``authorizationData`` item as a Token in this machine's time, checked."""
     try:
         username, password = decode_token(data["authorizationToken"])
         # In this machine's time: a clock hours off must neither expire a new token at once

@@ -115,8 +115,13 @@ def close() -> None:
     logger, _logger = _logger, None
     if logger is None:
         return
+    import contextlib
+
     for handler in logger.handlers:
-        handler.close()  # flushes first; a failure is reported by the handler's handleError
+        # Each record was flushed when emitted (a failure went to handleError); a close that
+        # fails (a full disk) has nothing left to write, and nowhere to say so.
+        with contextlib.suppress(OSError):
+            handler.close()
     logger.handlers[:] = []
 
 

@@ -176,3 +176,17 @@ def private_host(account: str, region: str) -> str | None:
             break
     host = f"{account}.dkr.ecr.{region}.{_PARTITION_SUFFIX[partition]}"
     return host if parse(host) is not None else None
+
+
+def token_host(registry: Registry) -> str:
+    """The hostname whose cached token serves ``registry``: one token per registry, not per name.
+
+    ECR hands out one token per account and region, good for the IPv4 and the dual-stack names
+    alike, so both are cached under the IPv4 name. A FIPS name keeps its own entry: its token
+    must come from the FIPS endpoint. ECR Public's names keep their own, too.
+    """
+    if not registry.dualstack or registry.fips or registry.account is None:
+        return registry.host
+    suffix = registry.host.split("." + registry.region + ".", 1)[1]
+    ipv4_suffix = _PARTITION_SUFFIX[_DUALSTACK_SUFFIXES[suffix]]
+    return f"{registry.account}.dkr.ecr.{registry.region}.{ipv4_suffix}"
