@@ -304,8 +304,10 @@ class TokenCache:
 class Lock:
     """``flock`` on a lock file, waited for at most ``timeout`` seconds.
 
-    If the lock cannot be had in time (or at all), the holder goes on unlocked: a second fetch
-    is much better than a hung ``docker pull``.
+    A waiter blocks in ``flock`` under a real-time alarm (:class:`deadline.Deadline`), so it
+    wakes the moment the holder is done instead of polling. Off the main thread, where no alarm
+    can be set, it polls. If the lock cannot be had in time (or at all), the waiter goes on
+    unlocked: a second fetch is much better than a hung ``docker pull``.
     """
 
     def __init__(self, path: str | None, timeout: float) -> None:
@@ -323,23 +325,50 @@ class Lock:
         except OSError as exc:
             log.warning("cannot open lock %s: %s; going on unlocked", self.path, exc.strerror)
             return self
-        deadline = time.monotonic() + self.timeout
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return self  # nobody held it
+        except BlockingIOError:
+            pass
+        except OSError as exc:
+            log.warning("cannot lock %s: %s; going on unlocked", self.path, exc.strerror)
+            return self
+        if not self._wait(self.fd):
+            log.warning(
+                "lock %s still held after %.0fs; going on unlocked", self.path, self.timeout
+            )
+        return self
+
+    def _wait(self, fd: int) -> bool:
+        """Block until the lock is ours (True) or the timeout has passed (False)."""
+        import fcntl
+
+        from .deadline import Deadline
+        from .errors import TokenUnavailable
+
+        try:
+            with Deadline(self.timeout, "waiting for the lock") as alarm:
+                if alarm.armed:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                    return True
+        except TokenUnavailable:
+            return False
+        except OSError as exc:
+            log.warning("cannot lock %s: %s; going on unlocked", self.path, exc.strerror)
+            return False
+        deadline = time.monotonic() + self.timeout  # no alarm off the main thread: poll
         pause = 0.005
-        while True:
+        while time.monotonic() < deadline:
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
             try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
             except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    log.warning(
-                        "lock %s still held after %.0fs; going on unlocked", self.path, self.timeout
-                    )
-                    return self
-                time.sleep(pause)
-                pause = min(pause * 2, 0.1)
-            except OSError as exc:
-                log.warning("cannot lock %s: %s; going on unlocked", self.path, exc.strerror)
-                return self
+                continue
+            except OSError:
+                return False
+        return False
 
     def __exit__(self, *exc: object) -> None:
         if self.fd is not None:
