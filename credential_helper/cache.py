@@ -71,6 +71,22 @@ class Entry:
         )
 
 
+FRESH_FRACTION = 0.5  # refresh once half the lifetime is gone
+
+
+def is_fresh(entry: Entry, now: float) -> bool:
+    """More than half of the token's lifetime is still ahead (the policy is in :mod:`tokens`;
+    this one rule is here because a warm ``get`` needs it and nothing else of the policy)."""
+    lifetime = entry.expires_at - entry.fetched_at
+    return lifetime > 0 and entry.expires_at - now > lifetime * FRESH_FRACTION
+
+
+def fresh_entry(cache: TokenCache | None, key: str, identity: str, now: float) -> Entry | None:
+    """The cached entry of ``key`` for ``identity`` if it is fresh: the whole warm path."""
+    cached = cache.load(key, identity) if cache else None
+    return cached if cached is not None and is_fresh(cached, now) else None
+
+
 def decode(text: str) -> Entry | None:
     """An entry from its file's text, or None for anything that is not a valid current entry."""
     try:

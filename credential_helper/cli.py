@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
     from .cache import Entry, TokenCache
     from .registry import Registry
-    from .tokens import Resolver
 
 PROGRAM = "docker-credential-ecrpy"
 # The words of commands/ (kept here too, so that a protocol action never imports that package;
@@ -99,26 +98,41 @@ def _identity(environ: Mapping[str, str]) -> str:
 
 
 def cmd_get(environ: Mapping[str, str]) -> str:
-    from .tokens import Resolver, configured_fetch
+    """The warm path ends at the first return: stdin, fingerprint, one cache file, JSON out."""
+    import time
+
+    from .cache import fresh_entry
+    from .registry import token_host
 
     url = protocol.server_url(read_stdin())
     registry = _registry(url)
-    resolver = Resolver(_cache(environ), _identity(environ), configured_fetch(environ))
-    entry = resolver.hit(registry) or _refresh(resolver, registry, environ)
+    cache, identity, key = _cache(environ), _identity(environ), token_host(registry)
+    entry = fresh_entry(cache, key, identity, time.time())
+    if entry is not None:
+        log.hit(key, identity)
+    else:
+        entry = _refresh(cache, identity, registry, environ)
     echoed = protocol.without_userinfo(url)  # never hand back a password the client sent
     return protocol.encode_credentials(protocol.Credentials(echoed, entry.username, entry.password))
 
 
-def _refresh(resolver: Resolver, registry: Registry, environ: Mapping[str, str]) -> Entry:
+def _refresh(
+    cache: TokenCache | None, identity: str, registry: Registry, environ: Mapping[str, str]
+) -> Entry:
     """The cold path: under the deadline, with the Docker config's other registries (fan-out)."""
     from .deadline import TIMEOUT_ENV, timeout_from
     from .errors import NO_CREDENTIALS, TokenUnavailable
     from .fanout import companions
-    from .tokens import configured_fetch_many
+    from .tokens import Resolver, configured_fetch, configured_fetch_many
 
-    resolver.deadline = timeout_from(environ.get(TIMEOUT_ENV))
-    resolver.fetch_many = configured_fetch_many(environ)
-    resolver.companions = companions(environ, registry)
+    resolver = Resolver(
+        cache,
+        identity,
+        configured_fetch(environ),
+        deadline=timeout_from(environ.get(TIMEOUT_ENV)),
+        fetch_many=configured_fetch_many(environ),
+        companions=companions(environ, registry),
+    )
     try:
         return resolver.get(registry)
     except TokenUnavailable as exc:

@@ -133,6 +133,11 @@ def _emit(level: int, message: str, args: tuple[object, ...]) -> None:
         logger.log(level, message, *args)
 
 
+def hit(host: str, identity: str) -> None:
+    """The line of a cache hit, the same from every path that serves one."""
+    _emit(INFO, "hit %s identity=%s", (host, identity))
+
+
 def debug(message: str, *args: object) -> None:
     _emit(DEBUG, message, args)
 

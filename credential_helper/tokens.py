@@ -15,7 +15,9 @@ from __future__ import annotations
 import time
 
 from . import log
-from .cache import Entry, TokenCache
+from .cache import Entry, TokenCache, fresh_entry, is_fresh
+
+__all__ = ["Resolver", "fresh_entry", "is_fresh"]  # the freshness rule lives with the cache
 
 TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
 if TYPE_CHECKING:
@@ -30,15 +32,8 @@ if TYPE_CHECKING:
     Fetch = Callable[[Registry], Token]
     FetchMany = Callable[[Registry, Sequence[Registry]], dict[str, Token]]
 
-FRESH_FRACTION = 0.5  # refresh once half the lifetime is gone
 STALE_MARGIN = 300.0  # a failed refresh may still serve a token with more than this left
 LOCK_TIMEOUT = 45.0  # without a deadline: longer than botocore's timeouts and retries take
-
-
-def is_fresh(entry: Entry, now: float) -> bool:
-    """More than half of the token's lifetime is still ahead."""
-    lifetime = entry.expires_at - entry.fetched_at
-    return lifetime > 0 and entry.expires_at - now > lifetime * FRESH_FRACTION
 
 
 def usable_when_stale(entry: Entry, now: float) -> bool:
@@ -111,12 +106,6 @@ def _settings(loaded: Config, registry: Registry) -> Settings:
     return settings
 
 
-def fresh_entry(cache: TokenCache | None, key: str, identity: str, now: float) -> Entry | None:
-    """The cached entry of ``key`` for ``identity`` if it is fresh: the whole warm path."""
-    cached = cache.load(key, identity) if cache else None
-    return cached if cached is not None and is_fresh(cached, now) else None
-
-
 class Resolver:
     """Serves tokens for one identity from the cache, fetching under a lock when it must.
 
@@ -142,16 +131,6 @@ class Resolver:
         self.fetch_many = fetch_many
         self.companions = companions
 
-    def hit(self, registry: Registry) -> Entry | None:
-        """The fresh cached token of ``registry``, or None: a warm ``get`` ends here."""
-        from .registry import token_host
-
-        key = token_host(registry)
-        entry = fresh_entry(self.cache, key, self.identity, self.clock())
-        if entry is not None:
-            log.info("hit %s identity=%s", key, self.identity)
-        return entry
-
     def get(self, registry: Registry) -> Entry:
         """A token for ``registry``; raises ``errors.TokenUnavailable`` when none can be had."""
         from .errors import TokenUnavailable
@@ -160,7 +139,7 @@ class Resolver:
         cache, key = self.cache, token_host(registry)
         cached = cache.load(key, self.identity) if cache else None
         if cached is not None and is_fresh(cached, self.clock()):
-            log.info("hit %s identity=%s", key, self.identity)
+            log.hit(key, self.identity)
             return cached
         try:
             if cache is None:
