@@ -9,15 +9,16 @@ and anything that does not check out is ignored (and logged), never trusted and 
 Policy (when an entry is fresh, who fetches) lives in :mod:`tokens`; this module only stores.
 """
 
-from __future__ import annotations
-
 import os
 import stat
 import time
 
 from . import jsonlite, log
 
-TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
+# A warm get imports this module: types are for mypy only (typing imports re, ~13 ms), and
+# annotations are quoted where Python would evaluate them, because the __future__ import
+# that would defer them imports a module too (~0.25 ms of every get).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
@@ -74,20 +75,20 @@ class Entry:
 FRESH_FRACTION = 0.5  # refresh once half the lifetime is gone
 
 
-def is_fresh(entry: Entry, now: float) -> bool:
+def is_fresh(entry: "Entry", now: float) -> bool:
     """More than half of the token's lifetime is still ahead (the policy is in :mod:`tokens`;
     this one rule is here because a warm ``get`` needs it and nothing else of the policy)."""
     lifetime = entry.expires_at - entry.fetched_at
     return lifetime > 0 and entry.expires_at - now > lifetime * FRESH_FRACTION
 
 
-def fresh_entry(cache: TokenCache | None, key: str, identity: str, now: float) -> Entry | None:
+def fresh_entry(cache: "TokenCache | None", key: str, identity: str, now: float) -> "Entry | None":
     """The cached entry of ``key`` for ``identity`` if it is fresh: the whole warm path."""
     cached = cache.load(key, identity) if cache else None
     return cached if cached is not None and is_fresh(cached, now) else None
 
 
-def decode(text: str) -> Entry | None:
+def decode(text: str) -> "Entry | None":
     """An entry from its file's text, or None for anything that is not a valid current entry."""
     try:
         data = jsonlite.loads(text)
@@ -106,7 +107,7 @@ def decode(text: str) -> Entry | None:
     return Entry(host, identity, username, password, expires_at, fetched_at)
 
 
-def default_dir(environ: Mapping[str, str]) -> str | None:
+def default_dir(environ: "Mapping[str, str]") -> "str | None":
     """Where tokens live: ``$AWS_ECR_CACHE_DIR`` (the Go helper's variable), else XDG's cache.
 
     None when there is no home to put it in (a service account with no ``HOME``).
@@ -123,7 +124,7 @@ def default_dir(environ: Mapping[str, str]) -> str | None:
     return os.path.join(home, ".cache", "ecrpy")
 
 
-def disabled(environ: Mapping[str, str]) -> bool:
+def disabled(environ: "Mapping[str, str]") -> bool:
     """``AWS_ECR_DISABLE_CACHE``, set to anything non-empty, turns the cache off (as in Go's)."""
     return bool(environ.get("AWS_ECR_DISABLE_CACHE"))
 
@@ -158,7 +159,7 @@ class TokenCache:
 
     # -- reading (the warm path) ---------------------------------------------------------------
 
-    def load(self, host: str, identity: str) -> Entry | None:
+    def load(self, host: str, identity: str) -> "Entry | None":
         """The entry for (host, identity), or None when absent, unreadable, foreign or corrupt."""
         if not self._trusted_dir():
             return None
@@ -168,7 +169,7 @@ class TokenCache:
             return None
         return entry
 
-    def _read(self, path: str) -> Entry | None:
+    def _read(self, path: str) -> "Entry | None":
         text = self._read_text(path)
         if text is None:
             return None
@@ -177,7 +178,7 @@ class TokenCache:
             log.warning("cache file %s is corrupt or from another version: treated as empty", path)
         return entry
 
-    def _read_text(self, path: str) -> str | None:
+    def _read_text(self, path: str) -> "str | None":
         """A file's text, only if it is a regular file of ours that nobody else can read."""
         try:
             fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
@@ -203,7 +204,7 @@ class TokenCache:
         except UnicodeDecodeError:
             return ""
 
-    def entries(self) -> Iterator[Entry]:
+    def entries(self) -> "Iterator[Entry]":
         """Every valid entry in the directory (for ``list`` and pruning)."""
         if not self._trusted_dir():
             return
@@ -219,7 +220,7 @@ class TokenCache:
 
     # -- writing (the cold path) -------------------------------------------------------------
 
-    def save(self, entry: Entry) -> bool:
+    def save(self, entry: "Entry") -> bool:
         """Atomically write an entry (and forget an earlier failure). True when it was stored."""
         stored = self._write(self._name(entry.host, entry.identity), entry.encode(), entry.host)
         if stored:
@@ -259,7 +260,7 @@ class TokenCache:
         )
         self._write(self._failure_name(host, identity), text, host)
 
-    def failure(self, host: str, identity: str, since: float) -> tuple[str, str] | None:
+    def failure(self, host: str, identity: str, since: float) -> "tuple[str, str] | None":
         """(message, kind) of a fetch that failed at or after ``since``, if any."""
         text = self._read_text(self._failure_name(host, identity))
         if not text:
@@ -308,7 +309,7 @@ class TokenCache:
                     pass
         return dropped
 
-    def lock(self, host: str, identity: str, timeout: float) -> Lock:
+    def lock(self, host: str, identity: str, timeout: float) -> "Lock":
         """An exclusive lock for one (host, identity), so that only one process fetches.
 
         Creates the directory first: on a cold cache every racing process needs the lock file.
@@ -326,12 +327,12 @@ class Lock:
     unlocked: a second fetch is much better than a hung ``docker pull``.
     """
 
-    def __init__(self, path: str | None, timeout: float) -> None:
+    def __init__(self, path: "str | None", timeout: float) -> None:
         self.path = path
         self.timeout = timeout
         self.fd: int | None = None
 
-    def __enter__(self) -> Lock:
+    def __enter__(self) -> "Lock":
         import fcntl
 
         if self.path is None:  # no trustworthy directory: no lock, and the cache is not used
@@ -392,7 +393,7 @@ class Lock:
             self.fd = None
 
 
-def _safe_dir(info: os.stat_result, path: str) -> bool:
+def _safe_dir(info: "os.stat_result", path: str) -> bool:
     if not stat.S_ISDIR(info.st_mode):
         log.warning("cache disabled: %s is not a directory (or is a symlink)", path)
         return False

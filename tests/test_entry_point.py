@@ -23,7 +23,17 @@ from tests.conftest import REGISTRY, Helper
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "123456789012-auth-token"
 # Modules a warm get must not import (the interpreter's own start-up imports none of them).
-FORBIDDEN = ("re", "typing", "json", "logging", "threading", "signal", "botocore", "hashlib")
+FORBIDDEN = (
+    "__future__",
+    "re",
+    "typing",
+    "json",
+    "logging",
+    "threading",
+    "signal",
+    "botocore",
+    "hashlib",
+)
 
 
 @pytest.fixture(scope="module")
