@@ -112,8 +112,11 @@ def endpoint_overridden(service_env: str, environ: Mapping[str, str]) -> bool:
 def _session(profile: str | None) -> botocore.session.Session:
     import botocore.session
 
+    from .loader import install
+
     session = botocore.session.Session(profile=profile)
     session.user_agent_extra = f"ecrpy/{__version__}"
+    install(session)
     return session
 
 
