@@ -44,11 +44,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a smoke run; results not saved")
     parser.add_argument("--warm-runs", type=int, default=100, help="gets per tool, warm scenarios")
     parser.add_argument("--cold-runs", type=int, default=20, help="cold gets per tool")
-    parser.add_argument("--concurrency", type=int, default=32, help="processes per burst")
+    parser.add_argument(
+        "--concurrency",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[32, 64],
+        help="processes per burst, comma-separated (default 32,64)",
+    )
     parser.add_argument("--concurrent-rounds", type=int, default=5, help="bursts per helper")
     parser.add_argument("--rss-runs", type=int, default=7, help="peak RSS runs per tool")
     parser.add_argument("--ci-gets", type=int, default=200, help="gets per CI batch")
     parser.add_argument("--ci-rounds", type=int, default=3, help="CI batches per helper")
+    parser.add_argument("--build-rounds", type=int, default=5, help="docker builds per helper")
+    parser.add_argument("--role-rounds", type=int, default=7, help="assume-role batches per tool")
+    parser.add_argument(
+        "--baseline",
+        help="a git ref of ecrpy to measure beside this tree, installed the same way (e.g. main)",
+    )
+    parser.add_argument("--no-pipx", action="store_true", help="skip the pipx install")
     parser.add_argument(
         "--aws-latency-ms",
         type=float,
@@ -58,7 +70,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         help="comma-separated scenarios to run: static, role, web-identity, cold, concurrent, "
-        "rss, ci (default: all; results not saved)",
+        "rss, ci, role-fanout, build (default: all; results not saved)",
     )
     parser.add_argument("--no-go", action="store_true", help="benchmark ecrpy alone")
     parser.add_argument(
@@ -78,6 +90,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.quick:
         args.warm_runs, args.cold_runs, args.concurrent_rounds = 6, 3, 1
         args.rss_runs, args.ci_gets, args.ci_rounds = 2, 20, 1
+        args.build_rounds, args.role_rounds, args.concurrency = 1, 1, [32]
         args.no_save = True
     if args.only:
         args.no_save = True
@@ -128,14 +141,20 @@ def inner(args: argparse.Namespace) -> int:
     world.exit_on_sigterm()
     args.load_before = os.getloadavg()[0]  # other work on the machine skews every number
     fake: world.Fake | None = None
+    bench: Bench | None = None
     started = time.perf_counter()
     try:
         fake = world.Fake.start(args.workdir, args.address)
         fake.latency = args.aws_latency_ms / 1000
+        fake.bundle, certificates = world.ca_bundle(args.workdir, fake.ca)
+        args.ca_certificates = certificates
+        print(f"CA bundle: {certificates} certificates (the system's and the fake's)")
         how = "real AWS hostnames, private /etc/hosts" if args.address else "AWS_ENDPOINT_URL_*"
         print(f"fake AWS on {fake.url} ({how}), started in {fake.started_in:.1f} s")
+        print("installing ecrpy as users do (fresh venv + bundled pip, pipx) ...", flush=True)
         bench = Bench(args, fake, args.go)
-        print(f"ecrpy: {bench.script} (python {world.python_version(bench.python)})")
+        for key, info in bench.installs.items():
+            print(f"  {key}: {info['how']}: {info['script']}")
         version = world.go_version(bench.go) if bench.go else ""
         print(f"Go helper: {bench.go or 'not run'} {version}")
         scenarios = bench.run_all()
@@ -147,6 +166,8 @@ def inner(args: argparse.Namespace) -> int:
         print(f"\nbenchmark failed: {exc}")
         return 1
     finally:
+        if bench is not None:
+            bench.stop()
         if fake is not None:
             fake.stop()
         world.stop_children()

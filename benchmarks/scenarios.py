@@ -69,8 +69,22 @@ SETTINGS = (
     "rss_runs",
     "ci_gets",
     "ci_rounds",
+    "build_rounds",
+    "role_rounds",
     "aws_latency_ms",
+    "baseline",
 )
+# Private registries of the fan-out scenarios: 20 accounts in each of the two regions.
+FAN_ACCOUNTS = tuple(f"{600000000000 + n:012d}" for n in range(1, 21))
+FAN_REGISTRIES = tuple(
+    f"{account}.dkr.ecr.{region}.amazonaws.com"
+    for region in world.REGIONS
+    for account in FAN_ACCOUNTS
+)
+BUILD_SIZES = (1, 10, 39)  # credHelpers entries of the classic-builder scenario
+ROLE_REGISTRIES = 20
+DOCKERFILE = "FROM scratch\nLABEL bench=ecrpy\n"
+HELPER_NAME = {"go": "ecr-login"}  # the credHelpers value of each tool (default: ecrpy)
 
 
 # -- what is measured ------------------------------------------------------------------------
@@ -130,6 +144,7 @@ class Scenario:
     floor_from: str | None = None  # the scenario that measured the floor; None: this one
     rows: dict[str, Row] = field(default_factory=dict)
     note: str = ""
+    load: float = 0.0  # the 1-minute load average when the scenario started
 
     def row(self, tool: Tool) -> Row:
         return self.rows.setdefault(tool.key, Row(tool))
@@ -180,34 +195,69 @@ class Bench:
         self.args = args
         self.fake = fake
         self.workdir: str = args.workdir
-        self.script = world.ecrpy_script()
-        self.python = world.shebang_python(self.script)
         self.go = go
         self.time_bin = world.gnu_time()
-        self.tools = self._tools()
+        self.installs: dict[str, dict[str, str]] = {}
         self.setup_requests: dict[str, Counter[str]] = {}
+        self.tools = self._tools()
+        self.dockerd: world.Dockerd | None = None
+
+    def _install(self) -> None:
+        """ecrpy as users get it: a fresh venv's bundled pip, and pipx (and a baseline)."""
+        source = world.copy_source(os.path.join(self.workdir, "src"))
+        started = time.perf_counter()
+        script, pip = world.fresh_venv(os.path.join(self.workdir, "venv"), source)
+        self.installs["ecrpy"] = {
+            "script": script,
+            "how": f"python3 -m venv + pip {pip} (bundled) install .",
+            "seconds": f"{time.perf_counter() - started:.0f}",
+        }
+        if not self.args.no_pipx:
+            started = time.perf_counter()
+            pipx = world.pipx_install(os.path.join(self.workdir, "pipx"), source)
+            if pipx is not None:
+                self.installs["ecrpy-pipx"] = {
+                    "script": pipx,
+                    "how": "pipx install .",
+                    "seconds": f"{time.perf_counter() - started:.0f}",
+                }
+        if self.args.baseline:
+            base = world.copy_source(os.path.join(self.workdir, "base-src"), self.args.baseline)
+            script, pip = world.fresh_venv(os.path.join(self.workdir, "base-venv"), base)
+            self.installs["ecrpy-base"] = {
+                "script": script,
+                "how": f"{self.args.baseline}: python3 -m venv + pip {pip} install .",
+            }
+        self.installs["ecrpy-dev"] = {"script": world.ecrpy_script(), "how": "make dev venv"}
 
     def _tools(self) -> dict[str, Tool]:
-        python = self.python
+        self._install()
+        scripts = {key: info["script"] for key, info in self.installs.items()}
+        python = world.shebang_python(scripts["ecrpy"])
+        self.python = python
+        self.script = scripts["ecrpy"]
         tools = [
-            Tool("ecrpy", "ecrpy", [self.script, "get"]),
-            Tool("pass", "python -c pass", [python, "-c", "pass"], helper=False),
-            Tool("pass-S", "python -S -c pass", [python, "-S", "-c", "pass"], helper=False),
+            Tool("ecrpy", "ecrpy (fresh venv)", [scripts["ecrpy"], "get"]),
+            Tool("true", "/bin/true", ["/bin/true"], helper=False),
+            Tool("pass-IS", "python -I -S -c pass", [python, "-I", "-S", "-c", "pass"], {}, False),
+            Tool("pass", "python -c pass (fresh venv)", [python, "-c", "pass"], helper=False),
             Tool("botocore", "botocore floor", [python, "-c", BOTOCORE_GET]),
         ]
+        labels = {"ecrpy-pipx": "pipx", "ecrpy-base": "baseline", "ecrpy-dev": "dev venv"}
+        for key, label in labels.items():
+            if key in scripts:
+                own = world.shebang_python(scripts[key])
+                tools.append(Tool(key, f"ecrpy ({label})", [scripts[key], "get"]))
+                tools.append(
+                    Tool(
+                        key.replace("ecrpy", "pass"),
+                        f"python -c pass ({label})",
+                        [own, "-c", "pass"],
+                        helper=False,
+                    )
+                )
         if self.go:
             tools.append(Tool("go", "Go helper", [self.go, "get"]))
-        if not self.args.no_clean_venv:
-            # ecrpy as a regular install would lay it out: no .pth, no setuptools. It shares
-            # ecrpy's token cache (same identity), so it never needs botocore.
-            directory = os.path.join(self.workdir, "clean-venv")
-            clean = world.clean_venv(python, directory, ("credential_helper",))
-            tools += [
-                Tool("pass-clean", "python -c pass, clean venv", [clean, "-c", "pass"], {}, False),
-                Tool(
-                    "ecrpy-clean", "ecrpy, clean venv", [clean, self.script, "get"], cache="ecrpy"
-                ),
-            ]
         return {tool.key: tool for tool in tools}
 
     def present(self, *keys: str) -> list[Tool]:
@@ -293,10 +343,15 @@ class Bench:
     def clear(self, scenario: str, tool: Tool) -> None:
         shutil.rmtree(self.cache_dir(scenario, tool), ignore_errors=True)
 
-    def prewarm(self, scenario: str, tools: list[Tool], extra: dict[str, str]) -> None:
+    def prewarm(
+        self,
+        scenario: str,
+        tools: list[Tool],
+        extra: dict[str, str],
+        registries: tuple[str, ...] = (REGISTRY,),
+    ) -> None:
         """A get per helper and registry, so that the measured gets are warm (not counted)."""
         self.fake.take()
-        registries = CI_REGISTRIES if scenario == "ci" else (REGISTRY,)
         for tool in tools:
             if tool.helper:
                 for registry in registries:
@@ -339,9 +394,9 @@ class Bench:
     # -- scenarios -------------------------------------------------------------------------
 
     def warm(self, key: str, title: str, detail: str, extra: dict[str, str]) -> Scenario:
-        keys: tuple[str, ...] = ("ecrpy", "go", "ecrpy-clean")
+        keys: tuple[str, ...] = ("ecrpy", "ecrpy-pipx", "go", "ecrpy-dev", "ecrpy-base")
         if key == "warm-static":
-            keys += ("pass", "pass-S", "pass-clean")
+            keys += ("true", "pass-IS", "pass", "pass-pipx", "pass-dev", "pass-base")
         tools = self.present(*keys)
         floor_from = None if key == "warm-static" else "warm-static"
         scenario = Scenario(key, title, detail, "ms", floor="pass", floor_from=floor_from)
@@ -362,14 +417,14 @@ class Bench:
         )
         return self.measure(
             scenario,
-            self.present("ecrpy", "go", "botocore"),
+            self.present("ecrpy", "ecrpy-pipx", "go", "ecrpy-base", "botocore"),
             self.args.cold_runs,
             lambda t: self.run(t, self.env(key, t, extra)) * 1000,
             cold=True,
         )
 
-    def concurrent(self) -> Scenario:
-        key, extra, n = "concurrent", self.static_env("concurrent"), self.args.concurrency
+    def concurrent(self, n: int) -> Scenario:
+        key, extra = f"concurrent-{n}", self.static_env(f"concurrent-{n}")
         scenario = Scenario(
             key,
             f"{n} concurrent cold gets",
@@ -422,7 +477,7 @@ class Bench:
             warm.note = cold.note = "GNU time missing (apt-get install time)"
             return [warm, cold]
         extra = self.static_env("rss-warm")
-        tools = self.present("ecrpy", "go", "pass")
+        tools = self.present("ecrpy", "ecrpy-pipx", "go", "pass")
         self.prewarm("rss-warm", tools, extra)
         self.measure(
             warm,
@@ -433,7 +488,7 @@ class Bench:
         extra = self.static_env("rss-cold")
         self.measure(
             cold,
-            self.present("ecrpy", "go", "botocore"),
+            self.present("ecrpy", "ecrpy-pipx", "go", "ecrpy-base", "botocore"),
             self.args.rss_runs,
             lambda t: self.peak_rss(t, self.env("rss-cold", t, extra)),
             cold=True,
@@ -452,7 +507,7 @@ class Bench:
             per="batch",
         )
         tools = self.present("ecrpy", "go")
-        self.prewarm(key, tools, extra)
+        self.prewarm(key, tools, extra, CI_REGISTRIES)
 
         def batch(tool: Tool) -> float:
             env = self.env(key, tool, extra)
@@ -462,6 +517,107 @@ class Bench:
             return time.perf_counter() - start
 
         return self.measure(scenario, tools, self.args.ci_rounds, batch)
+
+    def role_fanout(self) -> Scenario:
+        """20 warm gets in a row, 20 registries, an assume-role profile: a build's first steps."""
+        key = "role-fanout"
+        extra = self.role_env(key)
+        registries = FAN_REGISTRIES[:ROLE_REGISTRIES]
+        scenario = Scenario(
+            key,
+            f"{ROLE_REGISTRIES} warm gets, {ROLE_REGISTRIES} registries, assume-role profile",
+            f"{ROLE_REGISTRIES} sequential gets, one per registry, all cached; AWS_PROFILE with "
+            "role_arn + source_profile",
+            "ms",
+            per="batch",
+        )
+        tools = self.present("ecrpy", "ecrpy-pipx", "go")
+        self.prewarm(key, tools, extra, registries)
+
+        def batch(tool: Tool) -> float:
+            env = self.env(key, tool, extra)
+            start = time.perf_counter()
+            for registry in registries:
+                self.run(tool, env, registry)
+            return (time.perf_counter() - start) * 1000
+
+        return self.measure(scenario, tools, self.args.role_rounds, batch)
+
+    def build(self, entries: int, cold: bool) -> Scenario:
+        """``DOCKER_BUILDKIT=0 docker build`` with ``entries`` credHelpers: the CLI asks the
+        helper for every entry, one after the other, before it sends the build to dockerd."""
+        key = f"build-{entries}-{'cold' if cold else 'warm'}"
+        extra = self.static_env(key)
+        docker = world.docker_cli()
+        scenario = Scenario(
+            key,
+            f"classic docker build, {entries} credHelpers, {'cold' if cold else 'warm'}",
+            f"DOCKER_BUILDKIT=0 {docker} build (FROM scratch) with {entries} ECR credHelpers "
+            f"entries over {min(entries, 2)} region(s); "
+            + ("empty cache" if cold else "every token cached"),
+            "ms",
+            per="build",
+        )
+        if docker is None:
+            scenario.note = "docker CLI missing"
+            return scenario
+        if self.dockerd is None:
+            self.dockerd = world.Dockerd(self.workdir)
+        by_region = [FAN_REGISTRIES[: len(FAN_ACCOUNTS)], FAN_REGISTRIES[len(FAN_ACCOUNTS) :]]
+        interleaved = [reg for pair in zip(*by_region) for reg in pair]
+        registries = tuple(interleaved[:entries])
+        context = os.path.join(self.workdir, "build-context")
+        os.makedirs(context, exist_ok=True)
+        with open(os.path.join(context, "Dockerfile"), "w", encoding="utf-8") as handle:
+            handle.write(DOCKERFILE)
+        bin_dir = os.path.join(self.workdir, "build-bin")
+        os.makedirs(bin_dir, exist_ok=True)
+        link = os.path.join(bin_dir, "docker-credential-ecrpy")
+        if not os.path.lexists(link):
+            os.symlink(self.tools["ecrpy"].argv[0], link)
+        tools = self.present("ecrpy", "go")
+        envs: dict[str, dict[str, str]] = {}
+        for tool in tools:
+            config_dir = os.path.join(self.workdir, "docker-config", key, tool.key)
+            os.makedirs(config_dir, exist_ok=True)
+            helper = HELPER_NAME.get(tool.key, "ecrpy")
+            with open(os.path.join(config_dir, "config.json"), "w", encoding="utf-8") as handle:
+                json.dump({"credHelpers": dict.fromkeys(registries, helper)}, handle)
+            env = self.env(key, tool, extra)
+            env.update(
+                {
+                    "PATH": bin_dir + os.pathsep + env["PATH"],
+                    "DOCKER_CONFIG": config_dir,
+                    "DOCKER_HOST": self.dockerd.host,
+                    "DOCKER_BUILDKIT": "0",
+                }
+            )
+            envs[tool.key] = env
+        if not cold:
+            self.prewarm(key, tools, extra, registries)
+
+        def once(tool: Tool) -> float:
+            argv = [docker, "build", "-q", "-t", f"ecrpy-bench-{tool.key}", context]
+            start = time.perf_counter()
+            done = subprocess.run(argv, env=envs[tool.key], capture_output=True, check=False)
+            elapsed = time.perf_counter() - start
+            if done.returncode != 0:
+                text = (done.stdout + done.stderr).decode(errors="replace")[-1500:]
+                raise BenchError(f"{tool.label}: docker build failed: {text}")
+            if tool.key == "ecrpy":  # every entry's token is in ecrpy's cache: it answered
+                cached = [
+                    name for name in os.listdir(self.cache_dir(key, tool)) if name.endswith(".json")
+                ]
+                if len(cached) < len(registries):
+                    raise BenchError(f"{tool.label}: {len(cached)} of {len(registries)} cached")
+            return elapsed * 1000
+
+        return self.measure(scenario, tools, self.args.build_rounds, once, cold=cold)
+
+    def stop(self) -> None:
+        if self.dockerd is not None:
+            self.dockerd.stop()
+            self.dockerd = None
 
     def run_all(self) -> list[Scenario]:
         plan: list[tuple[str, str, Callable[[], Scenario | list[Scenario]]]] = [
@@ -496,9 +652,30 @@ class Bench:
                 ),
             ),
             ("cold", "cold get", self.cold),
-            ("concurrent", f"{self.args.concurrency} concurrent cold gets", self.concurrent),
+            *(
+                (
+                    "concurrent",
+                    f"{n} concurrent cold gets",
+                    lambda n=n: self.concurrent(n),  # type: ignore[misc]
+                )
+                for n in self.args.concurrency
+            ),
             ("rss", "peak RSS", self.rss),
             ("ci", f"{self.args.ci_gets} warm gets across 10 registries", self.ci),
+            (
+                "role-fanout",
+                f"{ROLE_REGISTRIES} warm gets under an assume-role profile",
+                self.role_fanout,
+            ),
+            *(
+                (
+                    "build",
+                    f"classic docker build, {n} credHelpers, {'cold' if cold else 'warm'}",
+                    lambda n=n, cold=cold: self.build(n, cold),  # type: ignore[misc]
+                )
+                for n in BUILD_SIZES
+                for cold in (True, False)
+            ),
         ]
         only = set(self.args.only.split(",")) if self.args.only else None
         scenarios: list[Scenario] = []
@@ -507,7 +684,10 @@ class Bench:
                 continue
             started = time.perf_counter()
             print(f"  {label} ...", end="", flush=True)
+            load = os.getloadavg()[0]
             produced = step()
-            scenarios.extend(produced if isinstance(produced, list) else [produced])
+            for scenario in produced if isinstance(produced, list) else [produced]:
+                scenario.load = load
+                scenarios.append(scenario)
             print(f" {time.perf_counter() - started:.1f} s", flush=True)
         return scenarios

@@ -132,7 +132,7 @@ def _refresh(
         configured_fetch(environ),
         deadline=timeout_from(environ.get(TIMEOUT_ENV)),
         fetch_many=configured_fetch_many(environ),
-        companions=companions(environ, registry),
+        companions=lambda: companions(environ, registry),
     )
     try:
         return resolver.get(registry)

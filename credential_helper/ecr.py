@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 10.0
 MAX_ATTEMPTS = 3
+MAX_REGISTRY_IDS = 10  # GetAuthorizationToken's limit on registryIds
 
 _CREDENTIAL_ERROR_CODES = frozenset(
     {
@@ -229,12 +230,16 @@ def fetch_many(
     and FIPS-ness) from one ``GetAuthorizationToken``, by :func:`registry.token_host`.
 
     Sent to ``registry``'s endpoint; a token is good for every name of its account and region.
+    As many of ``others`` as fit in one request (:data:`MAX_REGISTRY_IDS` accounts), in order.
     Raises TokenUnavailable when any asked-for token is missing or unusable.
     """
     from .registry import token_host
 
     wanted = {token_host(registry): registry}
     for other in others:
+        asked = {reg.account for reg in wanted.values()}
+        if other.account not in asked and len(asked) == MAX_REGISTRY_IDS:
+            continue
         if other.public or (other.region, other.partition, other.fips) != (
             registry.region,
             registry.partition,

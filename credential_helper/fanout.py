@@ -16,8 +16,6 @@ from typing import Any
 from . import docker_config, protocol
 from .registry import Registry, parse, token_host
 
-MAX_REGISTRY_IDS = 10  # GetAuthorizationToken's limit on registryIds
-
 
 def handed_to_ecrpy(document: Mapping[str, Any]) -> list[str]:
     """The hostnames Docker asks ecrpy about: ``credHelpers`` entries naming ecrpy, and with
@@ -35,7 +33,11 @@ def handed_to_ecrpy(document: Mapping[str, Any]) -> list[str]:
 
 
 def companions_in(document: Mapping[str, Any], registry: Registry) -> list[Registry]:
-    """The registries of ``document`` worth fetching with ``registry`` (at most nine)."""
+    """The registries of ``document`` that one request to ``registry``'s endpoint can serve.
+
+    All of them: which are due (not fresh in the cache) and how many fit in one request
+    (:data:`ecr.MAX_REGISTRY_IDS`) is decided when the request is made.
+    """
     if registry.public:
         return []
     found: dict[str, Registry] = {token_host(registry): registry}
@@ -47,7 +49,6 @@ def companions_in(document: Mapping[str, Any], registry: Registry) -> list[Regis
             and (other.region, other.partition, other.fips)
             == (registry.region, registry.partition, registry.fips)
             and token_host(other) not in found
-            and len({reg.account for reg in found.values()} | {other.account}) <= MAX_REGISTRY_IDS
         ):
             found[token_host(other)] = other
     return [other for key, other in found.items() if key != token_host(registry)]

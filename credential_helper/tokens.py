@@ -109,8 +109,9 @@ def _settings(loaded: Config, registry: Registry) -> Settings:
 class Resolver:
     """Serves tokens for one identity from the cache, fetching under a lock when it must.
 
-    ``fetch_many`` and ``companions`` (other registries worth fetching in the same request)
-    are optional: without them every fetch is for the one registry asked for.
+    ``fetch_many`` and ``companions`` (a function naming the other registries worth fetching
+    in the same request; only the process that fetches calls it, not those that wait) are
+    optional: without them every fetch is for the one registry asked for.
     """
 
     def __init__(
@@ -121,7 +122,7 @@ class Resolver:
         clock: Callable[[], float] = time.time,
         deadline: float | None = None,
         fetch_many: FetchMany | None = None,
-        companions: Sequence[Registry] = (),
+        companions: Callable[[], Sequence[Registry]] | None = None,
     ) -> None:
         self.cache = cache
         self.identity = identity
@@ -129,7 +130,7 @@ class Resolver:
         self.clock = clock
         self.deadline = deadline  # seconds a fetch may take in all; None: botocore's own bounds
         self.fetch_many = fetch_many
-        self.companions = companions
+        self.companions = companions  # called only by the process that fetches
 
     def get(self, registry: Registry) -> Entry:
         """A token for ``registry``; raises ``errors.TokenUnavailable`` when none can be had."""
@@ -178,7 +179,7 @@ class Resolver:
         from .registry import token_host
 
         due: dict[str, Registry] = {}
-        for other in self.companions:
+        for other in self.companions() if self.companions else ():
             other_key = token_host(other)
             if (
                 other_key != key

@@ -158,9 +158,11 @@ def test_companions_are_the_hosts_docker_hands_to_ecrpy(store: bool) -> None:
     assert found == ([host(D), host(B)] if store else [host(D)])
 
 
-def test_at_most_ten_registry_ids_in_one_request() -> None:
-    names = [host(f"{n:012d}") for n in range(1, 30)]
-    asked_for = registry.parse(names[0])
-    assert asked_for is not None
-    found = fanout.companions_in({"credHelpers": dict.fromkeys(names, "ecrpy")}, asked_for)
-    assert [reg.host for reg in found] == names[1:10]
+def test_at_most_ten_registry_ids_in_one_request_and_the_next_get_takes_the_next_ten(
+    helper: Helper, env: dict[str, str], fake: FakeAWS
+) -> None:
+    accounts = [f"{n:012d}" for n in range(1, 26)]
+    docker_config(env, {host(account): "ecrpy" for account in accounts})
+    for account in accounts:
+        assert helper.get(host(account), env)["Secret"] == secret(account)
+    assert asked(fake) == [accounts[:10], accounts[10:20], accounts[20:]]
