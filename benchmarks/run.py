@@ -1,20 +1,23 @@
-"""``make bench``: ecrpy against ``docker-credential-ecr-login``, side by side, in one run.
+"""``make bench``: ecrpy as users install it, against ``docker-credential-ecr-login``, in one run.
 
-    .venv/bin/python benchmarks/run.py            # the full run (75-95 s on 2 cores)
-    .venv/bin/python benchmarks/run.py --quick    # a smoke run (seconds); results not saved
+    .venv/bin/python benchmarks/run.py                    # the full run (~10 min on 2 cores)
+    .venv/bin/python benchmarks/run.py --quick            # a smoke run (~2 min); not saved
+    .venv/bin/python benchmarks/run.py --baseline main    # an older ecrpy beside this one
 
-Starts a fake ECR/STS on loopback (see ``world.py``), then, for each scenario, runs the two
-helpers alternately (and the floors beside them: ``python -c pass``, ``python -S -c pass``,
-the same in a clean venv, and the least botocore program that gets a token), many times, and
-reports medians, the ratios ecrpy/Go and ecrpy/floor, and the AWS requests each helper made
-while it was measured. Every ``get`` answer is checked: a helper that fails is an error, never
-a fast result. Writes ``benchmarks/results/latest.json`` and ``latest.md``.
+Installs ecrpy the ways users do, in a work directory: a fresh ``python3 -m venv`` whose own
+bundled pip (never upgraded) runs ``pip install .``, and ``pipx install .``; the dev venv and
+``--baseline REF`` are extra rows. Starts a fake ECR/STS on loopback (``world.py``) and a dockerd
+of its own, then runs every scenario (``scenarios.py``) with the helpers and the floors
+(``/bin/true``, ``python -I -S -c pass``, each venv's ``python -c pass``, the least botocore
+program that gets a token) alternately, and reports medians with min-max, the ratios, and the AWS
+requests each helper made while it was measured (``report.py``). Every ``get`` answer is checked.
+Writes ``benchmarks/results/latest.json`` and ``latest.md``.
 
-Installs nothing. Without the Go helper (``apt-get install amazon-ecr-credential-helper``) or
-without root (needed for the private ``/etc/hosts`` the Go helper requires) it benchmarks
-ecrpy alone. Peak RSS needs GNU time (``apt-get install time``): the ``ru_maxrss`` that
-``wait4`` reports for a child of this Python process includes the parent's pages copied at
-fork, so a small intermediate process must do the fork.
+Starts dockerd and binds loopback:443: run it alone (``make bench`` takes /tmp/ecrpy-e2e.lock).
+Without the Go helper (``apt-get install amazon-ecr-credential-helper``) or without root (needed
+for the private ``/etc/hosts`` the Go helper requires) it benchmarks ecrpy alone. Peak RSS needs
+GNU time (``apt-get install time``): the ``ru_maxrss`` that ``wait4`` reports for a child of this
+Python process includes the parent's pages copied at fork, so a small process must do the fork.
 """
 
 from __future__ import annotations

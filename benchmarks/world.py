@@ -60,6 +60,18 @@ def reap(proc: subprocess.Popen[bytes]) -> None:
         _CHILDREN.remove(proc)
 
 
+def end(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """Terminate one child, kill it after ``grace`` seconds, and forget it."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    reap(proc)
+
+
 def stop_children(grace: float = 5.0) -> None:
     """Terminate, then kill, every child this process started and has not reaped."""
     for proc in _CHILDREN:
@@ -163,14 +175,7 @@ class Fake:
     def stop(self) -> None:
         if self._conn is not None:
             self._conn.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        reap(self.process)
+        end(self.process, 10)
 
     def _call(self, method: str, path: str, body: bytes = b"") -> object:
         for attempt in (1, 2):  # a kept-alive connection may have been closed: reconnect once
@@ -474,14 +479,7 @@ class Dockerd:
             return False
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        reap(self.process)
+        end(self.process, 20)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
