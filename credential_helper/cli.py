@@ -123,7 +123,6 @@ def _refresh(
     """The cold path: under the deadline, with the Docker config's other registries (fan-out)."""
     from .deadline import TIMEOUT_ENV, timeout_from
     from .errors import NO_CREDENTIALS, TokenUnavailable
-    from .fanout import companions
     from .tokens import Resolver, configured_fetch, configured_fetch_many
 
     resolver = Resolver(
@@ -132,7 +131,7 @@ def _refresh(
         configured_fetch(environ),
         deadline=timeout_from(environ.get(TIMEOUT_ENV)),
         fetch_many=configured_fetch_many(environ),
-        companions=lambda: companions(environ, registry),
+        companions=lambda: _companions(environ, registry),
     )
     try:
         return resolver.get(registry)
@@ -140,6 +139,14 @@ def _refresh(
         if registry.public and exc.kind == NO_CREDENTIALS:
             raise HelperError(protocol.NOT_FOUND) from None  # anonymous public pulls keep working
         raise HelperError(f"ecrpy: {exc}") from None
+
+
+def _companions(environ: "Mapping[str, str]", registry: "Registry") -> "list[Registry]":
+    """The Docker config's registries to fetch alongside: read by the fetching process only
+    (the Docker config reader imports json and typing, which waiters need not pay for)."""
+    from .fanout import companions
+
+    return companions(environ, registry)
 
 
 def cmd_store(environ: "Mapping[str, str]") -> str:
