@@ -38,10 +38,13 @@ test: $(STAMP)
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -q -m e2e tests/e2e
 
-# ecrpy against docker-credential-ecr-login (apt: amazon-ecr-credential-helper) and the
-# interpreter's own start-up, side by side in one run; writes benchmarks/results/latest.*
+# ecrpy as users install it (fresh venv + its bundled pip, pipx) against docker-credential-ecr-login
+# (apt: amazon-ecr-credential-helper) and the interpreter's floors, side by side in one run; starts
+# dockerd and binds loopback:443, so one at a time. Writes benchmarks/results/latest.*
+# BENCH_ARGS: e.g. --quick (a smoke run), --baseline main (an older ecrpy beside this one).
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	flock /tmp/ecrpy-e2e.lock $(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 # Fuzz the readers of untrusted input for FUZZ_SECONDS, on a scratch copy of the seed corpus.
 FUZZ_SECONDS ?= 30

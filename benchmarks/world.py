@@ -23,6 +23,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -57,6 +58,18 @@ def spawn(argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
 def reap(proc: subprocess.Popen[bytes]) -> None:
     if proc in _CHILDREN:
         _CHILDREN.remove(proc)
+
+
+def end(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """Terminate one child, kill it after ``grace`` seconds, and forget it."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    reap(proc)
 
 
 def stop_children(grace: float = 5.0) -> None:
@@ -132,6 +145,7 @@ class Fake:
     url: str
     started_in: float
     latency: float = 0.0  # seconds the fake waits before each AWS answer (--aws-latency-ms)
+    bundle: str = ""  # the CA bundle clients trust: the system's plus the test CA
     _conn: http.client.HTTPSConnection | None = field(default=None, repr=False)
 
     @classmethod
@@ -161,14 +175,7 @@ class Fake:
     def stop(self) -> None:
         if self._conn is not None:
             self._conn.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        reap(self.process)
+        end(self.process, 10)
 
     def _call(self, method: str, path: str, body: bytes = b"") -> object:
         for attempt in (1, 2):  # a kept-alive connection may have been closed: reconnect once
@@ -203,7 +210,8 @@ class Fake:
 
     def environment(self) -> dict[str, str]:
         """What every process gets: the test CA for Go and botocore; endpoints without hosts."""
-        env = {"SSL_CERT_FILE": self.ca, "AWS_CA_BUNDLE": self.ca}
+        trusted = self.bundle or self.ca
+        env = {"SSL_CERT_FILE": trusted, "AWS_CA_BUNDLE": trusted}
         if self.port != 443:  # no private /etc/hosts: only ecrpy, through endpoint settings
             for service in ("ECR", "STS"):
                 env[f"AWS_ENDPOINT_URL_{service}"] = self.url
@@ -314,3 +322,170 @@ def gnu_time() -> str | None:
     except OSError:
         return None
     return path if "GNU" in out.stdout + out.stderr else None
+
+
+# -- ecrpy as users install it -------------------------------------------------------------------
+
+SOURCE_FILES = ("pyproject.toml", "README.md", "credential_helper", "scripts")
+
+
+def copy_source(destination: str, ref: str | None = None) -> str:
+    """This tree's package sources (or those of git ``ref``) in ``destination``, to install.
+
+    A copy, so that an install's build files never land in the work tree.
+    """
+    os.makedirs(destination, exist_ok=True)
+    if ref is None:
+        for name in SOURCE_FILES:
+            path = os.path.join(ROOT, name)
+            if os.path.isdir(path):
+                shutil.copytree(
+                    path,
+                    os.path.join(destination, name),
+                    ignore=shutil.ignore_patterns("__pycache__"),
+                )
+            elif os.path.exists(path):
+                shutil.copy(path, destination)
+        return destination
+    archive = subprocess.run(["git", "-C", ROOT, "archive", ref], capture_output=True, check=False)
+    if archive.returncode != 0:
+        raise BenchError(f"git archive {ref}: {archive.stderr.decode(errors='replace').strip()}")
+    subprocess.run(["tar", "-x", "-C", destination], input=archive.stdout, check=True)
+    return destination
+
+
+def base_python() -> str:
+    """The interpreter that made this venv (``python3 -m venv`` of a user's machine)."""
+    return getattr(sys, "_base_executable", None) or shutil.which("python3") or sys.executable
+
+
+def fresh_venv(directory: str, source: str) -> tuple[str, str]:
+    """``python3 -m venv`` + ``pip install .`` with the venv's own bundled pip, never upgraded.
+
+    Returns the installed script and the pip version that wrote it.
+    """
+    subprocess.run([base_python(), "-m", "venv", directory], check=True, capture_output=True)
+    pip = [os.path.join(directory, "bin", "python"), "-m", "pip"]
+    done = subprocess.run([*pip, "install", "--quiet", source], capture_output=True, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"pip install into {directory} failed:\n{done.stderr.decode()[-2000:]}")
+    version = subprocess.run([*pip, "--version"], capture_output=True, text=True, check=True)
+    return os.path.join(directory, "bin", "docker-credential-ecrpy"), version.stdout.split()[1]
+
+
+def pipx_install(directory: str, source: str) -> str | None:
+    """``pipx install .`` with its home and bin directory under ``directory``; the script."""
+    pipx = shutil.which("pipx")
+    if pipx is None:
+        return None
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": directory,
+        "PIPX_HOME": os.path.join(directory, "pipx"),
+        "PIPX_BIN_DIR": os.path.join(directory, "bin"),
+    }
+    done = subprocess.run(
+        [pipx, "install", "--python", base_python(), source],
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"pipx install failed:\n{done.stderr.decode()[-2000:]}")
+    return os.path.join(directory, "bin", "docker-credential-ecrpy")
+
+
+SYSTEM_CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
+
+
+def ca_bundle(workdir: str, test_ca: str) -> tuple[str, int]:
+    """A CA bundle of normal size: the system's, plus the fake's test CA; (path, certificates).
+
+    A one-certificate bundle hides what loading a real one costs (botocore loads it per client).
+    """
+    parts = []
+    for path in SYSTEM_CA_BUNDLES:
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as handle:
+                parts.append(handle.read())
+            break
+    with open(test_ca, encoding="utf-8") as handle:
+        parts.append(handle.read())
+    text = "\n".join(part.rstrip("\n") for part in parts) + "\n"
+    path = os.path.join(workdir, "ca-bundle.pem")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return path, text.count("BEGIN CERTIFICATE")
+
+
+# -- dockerd, for the classic builder -----------------------------------------------------------
+
+_PRIVATE_DIRS = ("/etc/docker", "/run/docker", "/opt/containerd")
+
+
+class Dockerd:
+    """A daemon of our own (vfs, no networking, own roots and socket; private /etc/docker)."""
+
+    def __init__(self, workdir: str) -> None:
+        dockerd = shutil.which("dockerd") or "/usr/sbin/dockerd"
+        if not os.path.exists(dockerd):
+            raise BenchError("dockerd is not installed (apt-get install docker.io)")
+        self.root = tempfile.mkdtemp(prefix="ecrpy-bench-d-", dir="/tmp")  # short socket path
+        self.socket = os.path.join(self.root, "docker.sock")
+        self.host = f"unix://{self.socket}"
+        binds = []
+        for target in _PRIVATE_DIRS:
+            if os.path.isdir(target):
+                private = os.path.join(self.root, "private", target.strip("/").replace("/", "-"))
+                os.makedirs(private)
+                binds.append(f'mount --bind "{private}" "{target}"')
+        argv = [
+            dockerd,
+            "--storage-driver=vfs",
+            "--iptables=false",
+            "--ip6tables=false",
+            "--bridge=none",
+            f"--data-root={os.path.join(workdir, 'docker-data')}",
+            f"--exec-root={os.path.join(self.root, 'exec')}",
+            f"--pidfile={os.path.join(self.root, 'docker.pid')}",
+            f"--host={self.host}",
+        ]
+        script = " && ".join([*binds, 'exec "$@"'])
+        self.log = os.path.join(workdir, "dockerd.log")
+        with open(self.log, "wb") as log:
+            self.process = spawn(
+                ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *argv],
+                stdout=log,
+                stderr=log,
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._ping():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                with open(self.log, encoding="utf-8", errors="replace") as handle:
+                    raise BenchError(f"dockerd did not start:\n{handle.read()[-2000:]}")
+            time.sleep(0.1)
+
+    def _ping(self) -> bool:
+        if not os.path.exists(self.socket):
+            return False
+        try:
+            with socket.socket(socket.AF_UNIX) as conn:
+                conn.settimeout(2)
+                conn.connect(self.socket)
+                conn.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+                return conn.recv(64).startswith(b"HTTP/1.0 200")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        end(self.process, 20)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def docker_cli() -> str | None:
+    """The docker CLI whose classic builder is the default one (20.10), else any."""
+    for path in ("/usr/bin/docker", shutil.which("docker")):
+        if path and os.path.exists(path):
+            return path
+    return None

@@ -1,7 +1,5 @@
 """``python -m credential_helper get`` works like ``docker-credential-ecrpy get``."""
 
-import sys
+from .cli import exit_main
 
-from .cli import main
-
-sys.exit(main())
+exit_main()

@@ -14,8 +14,6 @@ another credential store. The alias map is part of the settings file, so it is p
 identity fingerprint, as every setting is.
 """
 
-from __future__ import annotations
-
 from . import protocol
 from .registry import Registry, parse
 
@@ -26,7 +24,7 @@ if TYPE_CHECKING:
     from .config import Config
 
 
-def resolve(name: str, loaded: Config) -> Registry | None:
+def resolve(name: str, loaded: "Config") -> "Registry | None":
     """The ECR registry the alias ``name`` (``host[:port]``, as :func:`protocol.authority`
     gives it) stands for in these settings; None when it is no alias."""
     for alias, target in loaded.aliases:
@@ -35,7 +33,7 @@ def resolve(name: str, loaded: Config) -> Registry | None:
     return None
 
 
-def lookup(url: str, environ: Mapping[str, str]) -> Registry | None:
+def lookup(url: str, environ: "Mapping[str, str]") -> "Registry | None":
     """The registry the settings alias this server URL (or image reference) to, or None.
 
     Reads and parses the settings file; raises ``config.ConfigError`` when it is broken.
@@ -53,12 +51,12 @@ def lookup(url: str, environ: Mapping[str, str]) -> Registry | None:
     return resolve(protocol.authority(url), config.load(environ))
 
 
-def registry_for(url: str, environ: Mapping[str, str]) -> Registry | None:
+def registry_for(url: str, environ: "Mapping[str, str]") -> "Registry | None":
     """The ECR registry a server URL names, itself or through an alias; None for any other."""
     found = parse(protocol.hostname(url))
     return found if found is not None else lookup(url, environ)
 
 
-def names(loaded: Config, host: str) -> list[str]:
+def names(loaded: "Config", host: str) -> list[str]:
     """The aliases that stand for the registry ``host``."""
     return [alias for alias, target in loaded.aliases if target == host]

@@ -9,15 +9,16 @@ and anything that does not check out is ignored (and logged), never trusted and 
 Policy (when an entry is fresh, who fetches) lives in :mod:`tokens`; this module only stores.
 """
 
-from __future__ import annotations
-
 import os
 import stat
 import time
 
 from . import jsonlite, log, safefile
 
-TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
+# A warm get imports this module: types are for mypy only (typing imports re, ~13 ms), and
+# annotations are quoted where Python would evaluate them, because the __future__ import
+# that would defer them imports a module too (~0.25 ms of every get).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
@@ -72,7 +73,23 @@ class Entry:
         )
 
 
-def decode(text: str) -> Entry | None:
+FRESH_FRACTION = 0.5  # refresh once half the lifetime is gone
+
+
+def is_fresh(entry: "Entry", now: float) -> bool:
+    """More than half of the token's lifetime is still ahead (the policy is in :mod:`tokens`;
+    this one rule is here because a warm ``get`` needs it and nothing else of the policy)."""
+    lifetime = entry.expires_at - entry.fetched_at
+    return lifetime > 0 and entry.expires_at - now > lifetime * FRESH_FRACTION
+
+
+def fresh_entry(cache: "TokenCache | None", key: str, identity: str, now: float) -> "Entry | None":
+    """The cached entry of ``key`` for ``identity`` if it is fresh: the whole warm path."""
+    cached = cache.load(key, identity) if cache else None
+    return cached if cached is not None and is_fresh(cached, now) else None
+
+
+def decode(text: str) -> "Entry | None":
     """An entry from its file's text, or None for anything that is not a valid current entry."""
     try:
         data = jsonlite.loads(text)
@@ -91,7 +108,7 @@ def decode(text: str) -> Entry | None:
     return Entry(host, identity, username, password, expires_at, fetched_at)
 
 
-def default_dir(environ: Mapping[str, str]) -> str | None:
+def default_dir(environ: "Mapping[str, str]") -> "str | None":
     """Where tokens live: ``$AWS_ECR_CACHE_DIR`` (the Go helper's variable), else XDG's cache.
 
     None when there is no home to put it in (a service account with no ``HOME``).
@@ -108,12 +125,12 @@ def default_dir(environ: Mapping[str, str]) -> str | None:
     return os.path.join(home, ".cache", "ecrpy")
 
 
-def disabled(environ: Mapping[str, str]) -> bool:
+def disabled(environ: "Mapping[str, str]") -> bool:
     """``AWS_ECR_DISABLE_CACHE``, set to anything non-empty, turns the cache off (as in Go's)."""
     return bool(environ.get("AWS_ECR_DISABLE_CACHE"))
 
 
-def from_environ(environ: Mapping[str, str]) -> TokenCache | None:
+def from_environ(environ: "Mapping[str, str]") -> "TokenCache | None":
     """The cache this environment uses, or None when it is off or has nowhere to live."""
     directory = default_dir(environ)
     if directory is None or disabled(environ):
@@ -151,7 +168,7 @@ class TokenCache:
 
     # -- reading (the warm path) ---------------------------------------------------------------
 
-    def load(self, host: str, identity: str) -> Entry | None:
+    def load(self, host: str, identity: str) -> "Entry | None":
         """The entry for (host, identity), or None when absent, unreadable, foreign or corrupt."""
         if not self._trusted_dir():
             return None
@@ -161,7 +178,7 @@ class TokenCache:
             return None
         return entry
 
-    def _read(self, path: str) -> Entry | None:
+    def _read(self, path: str) -> "Entry | None":
         text = self._read_text(path)
         if text is None:
             return None
@@ -170,7 +187,7 @@ class TokenCache:
             log.warning("cache file %s is corrupt or from another version: treated as empty", path)
         return entry
 
-    def _read_text(self, path: str) -> str | None:
+    def _read_text(self, path: str) -> "str | None":
         """A file's text, only if it is a regular file of ours that nobody else can read."""
         try:
             fd = safefile.open_fd(path, mine=True)  # a FIFO, device or symlink is never waited on
@@ -194,7 +211,7 @@ class TokenCache:
         except UnicodeDecodeError:
             return ""
 
-    def entries(self) -> Iterator[Entry]:
+    def entries(self) -> "Iterator[Entry]":
         """Every valid entry in the directory (for ``list`` and pruning)."""
         if not self._trusted_dir():
             return
@@ -210,7 +227,7 @@ class TokenCache:
 
     # -- writing (the cold path) -------------------------------------------------------------
 
-    def save(self, entry: Entry) -> bool:
+    def save(self, entry: "Entry") -> bool:
         """Atomically write an entry (and forget an earlier failure). True when it was stored."""
         stored = self._write(self._name(entry.host, entry.identity), entry.encode(), entry.host)
         if stored:
@@ -250,7 +267,7 @@ class TokenCache:
         )
         self._write(self._failure_name(host, identity), text, host)
 
-    def failure(self, host: str, identity: str, since: float) -> tuple[str, str] | None:
+    def failure(self, host: str, identity: str, since: float) -> "tuple[str, str] | None":
         """(message, kind) of a fetch that failed at or after ``since``, if any."""
         text = self._read_text(self._failure_name(host, identity))
         if not text:
@@ -311,7 +328,7 @@ class TokenCache:
                     pass
         return dropped
 
-    def lock(self, host: str, identity: str, timeout: float) -> Lock:
+    def lock(self, host: str, identity: str, timeout: float) -> "Lock":
         """An exclusive lock for one (host, identity), so that only one process fetches.
 
         Creates the directory first: on a cold cache every racing process needs the lock file.
@@ -323,16 +340,18 @@ class TokenCache:
 class Lock:
     """``flock`` on a lock file, waited for at most ``timeout`` seconds.
 
-    If the lock cannot be had in time (or at all), the holder goes on unlocked: a second fetch
-    is much better than a hung ``docker pull``.
+    A waiter blocks in ``flock`` under a real-time alarm (:class:`deadline.Deadline`), so it
+    wakes the moment the holder is done instead of polling. Off the main thread, where no alarm
+    can be set, it polls. If the lock cannot be had in time (or at all), the waiter goes on
+    unlocked: a second fetch is much better than a hung ``docker pull``.
     """
 
-    def __init__(self, path: str | None, timeout: float) -> None:
+    def __init__(self, path: "str | None", timeout: float) -> None:
         self.path = path
         self.timeout = timeout
         self.fd: int | None = None
 
-    def __enter__(self) -> Lock:
+    def __enter__(self) -> "Lock":
         import fcntl
 
         if self.path is None:  # no trustworthy directory: no lock, and the cache is not used
@@ -342,23 +361,50 @@ class Lock:
         except OSError as exc:
             log.warning("cannot open lock %s: %s; going on unlocked", self.path, exc.strerror)
             return self
-        deadline = time.monotonic() + self.timeout
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return self  # nobody held it
+        except BlockingIOError:
+            pass
+        except OSError as exc:
+            log.warning("cannot lock %s: %s; going on unlocked", self.path, exc.strerror)
+            return self
+        if not self._wait(self.fd):
+            log.warning(
+                "lock %s still held after %.0fs; going on unlocked", self.path, self.timeout
+            )
+        return self
+
+    def _wait(self, fd: int) -> bool:
+        """Block until the lock is ours (True) or the timeout has passed (False)."""
+        import fcntl
+
+        from .deadline import Deadline
+        from .errors import TokenUnavailable
+
+        try:
+            with Deadline(self.timeout, "waiting for the lock") as alarm:
+                if alarm.armed:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                    return True
+        except TokenUnavailable:
+            return False
+        except OSError as exc:
+            log.warning("cannot lock %s: %s; going on unlocked", self.path, exc.strerror)
+            return False
+        deadline = time.monotonic() + self.timeout  # no alarm off the main thread: poll
         pause = 0.005
-        while True:
+        while time.monotonic() < deadline:
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
             try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
             except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    log.warning(
-                        "lock %s still held after %.0fs; going on unlocked", self.path, self.timeout
-                    )
-                    return self
-                time.sleep(pause)
-                pause = min(pause * 2, 0.1)
-            except OSError as exc:
-                log.warning("cannot lock %s: %s; going on unlocked", self.path, exc.strerror)
-                return self
+                continue
+            except OSError:
+                return False
+        return False
 
     def __exit__(self, *exc: object) -> None:
         if self.fd is not None:
@@ -366,7 +412,7 @@ class Lock:
             self.fd = None
 
 
-def _safe_dir(info: os.stat_result, path: str) -> bool:
+def _safe_dir(info: "os.stat_result", path: str) -> bool:
     if not stat.S_ISDIR(info.st_mode):
         log.warning("cache disabled: %s is not a directory (or is a symlink)", path)
         return False

@@ -16,7 +16,19 @@ same one line on stderr: the bound holds whatever runs under it.
 from __future__ import annotations
 
 from .errors import NETWORK, TokenUnavailable
-from .tokens import TIMEOUT_ENV
+
+TIMEOUT_ENV = "ECRPY_TIMEOUT"
+DEFAULT_TIMEOUT = 20.0  # seconds a fetch may take in all
+
+
+def timeout_from(value: str | None) -> float:
+    """``ECRPY_TIMEOUT`` as seconds: a positive number up to an hour, else the default."""
+    try:
+        seconds = float(value) if value else DEFAULT_TIMEOUT
+    except ValueError:
+        return DEFAULT_TIMEOUT
+    return seconds if 0 < seconds <= 3600 else DEFAULT_TIMEOUT
+
 
 GRACE = 3.0  # seconds between a swallowed alarm and the hard exit
 
@@ -42,6 +54,11 @@ class Deadline:
 
     def message(self) -> str:
         return f"gave up after {self.seconds:g} s {self.doing} (no answer in time; {self.hint})"
+
+    @property
+    def armed(self) -> bool:
+        """True inside the ``with`` when the alarm is set (on the main thread, with SIGALRM)."""
+        return self._armed
 
     def _ring(self, signum: int, frame: object) -> None:
         import signal

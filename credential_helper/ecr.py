@@ -15,7 +15,7 @@ import base64
 import binascii
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import cachetools
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 10.0
 MAX_ATTEMPTS = 3
+MAX_REGISTRY_IDS = 10  # GetAuthorizationToken's limit on registryIds
 
 _CREDENTIAL_ERROR_CODES = frozenset(
     {
@@ -121,6 +122,7 @@ def _session(profile: str | None) -> botocore.session.Session:
     import botocore.session
 
     from .identity import planted_aws_file
+    from .loader import install
 
     planted = planted_aws_file(os.environ)
     if planted is not None:  # botocore would wait on it forever
@@ -132,6 +134,7 @@ def _session(profile: str | None) -> botocore.session.Session:
 
     session = botocore.session.Session(profile=profile)
     session.user_agent_extra = f"ecrpy/{__version__}"
+    install(session)
     _keep_file_secrets(session)
     return session
 
@@ -319,40 +322,93 @@ def fetch(
     that obtained them another way (the kubelet provider's service-account role).
     """
     settings = settings or Settings()
+    reply = _ask(registry, settings, credentials, [registry.account] if registry.account else [])
+    if registry.public:
+        data = reply.get("authorizationData")
+        if data is None:
+            raise TokenUnavailable(*explain(KeyError("authorizationData"), registry))
+    else:
+        found = reply.get("authorizationData") or []
+        if not found:
+            raise TokenUnavailable(f"ECR returned no token for {registry.host}", BAD_RESPONSE)
+        data = found[0]
+    return _token(data, reply, registry)
+
+
+def fetch_many(
+    registry: Registry, others: Sequence[Registry], settings: Settings | None = None
+) -> dict[str, Token]:
+    """The tokens of ``registry`` and ``others`` (private registries of its region, partition
+    and FIPS-ness) from one ``GetAuthorizationToken``, by :func:`registry.token_host`.
+
+    Sent to ``registry``'s endpoint; a token is good for every name of its account and region.
+    As many of ``others`` as fit in one request (:data:`MAX_REGISTRY_IDS` accounts), in order.
+    Raises TokenUnavailable when any asked-for token is missing or unusable.
+    """
+    from .registry import token_host
+
+    wanted = {token_host(registry): registry}
+    for other in others:
+        asked = {reg.account for reg in wanted.values()}
+        if other.account not in asked and len(asked) == MAX_REGISTRY_IDS:
+            continue
+        if other.public or (other.region, other.partition, other.fips) != (
+            registry.region,
+            registry.partition,
+            registry.fips,
+        ):
+            raise ValueError(f"{other.host} cannot share a request with {registry.host}")
+        wanted.setdefault(token_host(other), other)
+    accounts = list(dict.fromkeys(str(reg.account) for reg in wanted.values()))
+    reply = _ask(registry, settings or Settings(), None, accounts)
+    by_account: dict[str, Any] = {}
+    for data in reply.get("authorizationData") or []:
+        endpoint = data.get("proxyEndpoint") if isinstance(data, dict) else None
+        if isinstance(endpoint, str):
+            by_account[endpoint.split("://")[-1].split(".")[0]] = data
+    tokens: dict[str, Token] = {}
+    for host, reg in wanted.items():
+        if reg.account not in by_account:
+            raise TokenUnavailable(f"ECR returned no token for {reg.host}", BAD_RESPONSE)
+        tokens[host] = _token(by_account[reg.account], reply, reg)
+    return tokens
+
+
+def _ask(
+    registry: Registry,
+    settings: Settings,
+    credentials: tuple[str, str, str] | None,
+    accounts: list[str],
+) -> Any:
+    """The raw reply of (ECR or ECR Public's) GetAuthorizationToken; failures explained."""
     try:
         if credentials is None:
             credentials = credentials_for(registry, settings)
+        service = "ecr-public" if registry.public else "ecr"
+        client = _client(
+            service,
+            registry.region,
+            registry.fips and not registry.public,
+            registry.dualstack,
+            settings.profile,
+            credentials,
+        )
         if registry.public:
-            client = _client(
-                "ecr-public",
-                registry.region,
-                False,
-                registry.dualstack,
-                settings.profile,
-                credentials,
-            )
-            reply = client.get_authorization_token()
-            data = reply["authorizationData"]
-        else:
-            client = _client(
-                "ecr",
-                registry.region,
-                registry.fips,
-                registry.dualstack,
-                settings.profile,
-                credentials,
-            )
-            reply = client.get_authorization_token(registryIds=[registry.account])
-            found = reply.get("authorizationData") or []
-            if not found:
-                raise TokenUnavailable(f"ECR returned no token for {registry.host}", BAD_RESPONSE)
-            data = found[0]
+            return client.get_authorization_token()
+        return client.get_authorization_token(registryIds=accounts)
     except TokenUnavailable:
         raise
     except Exception as exc:  # every botocore failure is explained, never raised raw
         if credentials is None:  # what the session resolved by now may be echoed in the error
-            _keep_resolved_secrets(_session(settings.profile))
+            import contextlib
+
+            with contextlib.suppress(Exception):  # the session itself may be what failed
+                _keep_resolved_secrets(_session(settings.profile))
         raise TokenUnavailable(*explain(exc, registry)) from None
+
+
+def _token(data: Any, reply: Any, registry: Registry) -> Token:
+    """One ``authorizationData`` item as a Token in this machine's time, checked."""
     try:
         username, password = decode_token(data["authorizationToken"])
         # In this machine's time: a clock hours off must neither expire a new token at once

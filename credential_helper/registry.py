@@ -17,9 +17,10 @@ where the suffix decides the partition (``amazonaws.com``, ``amazonaws.com.cn``,
 ``A.dkr.ecr.R.amazonaws.com.evil.example``, is not ECR.
 """
 
-from __future__ import annotations
-
-TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
+# A warm get imports this module: types are for mypy only (typing imports re, ~13 ms), and
+# annotations are quoted where Python would evaluate them, because the __future__ import
+# that would defer them imports a module too (~0.25 ms of every get).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
 
@@ -82,7 +83,7 @@ class Registry:
     def __init__(
         self,
         host: str,
-        account: str | None,
+        account: "str | None",
         region: str,
         partition: str,
         *,
@@ -125,13 +126,13 @@ def is_region(name: str) -> bool:
     return all(word and set(word) <= _LOWER for word in words)
 
 
-def extra_regions(environ: Mapping[str, str]) -> frozenset[str]:
+def extra_regions(environ: "Mapping[str, str]") -> frozenset[str]:
     """The well-formed region names of ``ECRPY_EXTRA_REGIONS``."""
     value = environ.get(EXTRA_REGIONS_ENV, "")
     return frozenset(name for name in value.replace(",", " ").split() if is_region(name))
 
 
-def region_partition(region: str, extra: Collection[str] | None = None) -> str | None:
+def region_partition(region: str, extra: "Collection[str] | None" = None) -> "str | None":
     """The partition of a region AWS has (the generated table), or of one in ``extra``.
 
     ``extra`` None: ``ECRPY_EXTRA_REGIONS`` of this process, read only for a region the table
@@ -154,7 +155,7 @@ def region_partition(region: str, extra: Collection[str] | None = None) -> str |
     return "aws"
 
 
-def _partition(region: str, suffix_partition: str, extra: Collection[str] | None) -> str | None:
+def _partition(region: str, suffix_partition: str, extra: "Collection[str] | None") -> "str | None":
     """The partition of ``region`` under a suffix, or None when the two contradict each other."""
     partition = region_partition(region, extra)
     if partition == "aws-us-gov":  # GovCloud shares the commercial DNS suffixes
@@ -162,7 +163,7 @@ def _partition(region: str, suffix_partition: str, extra: Collection[str] | None
     return partition if partition == suffix_partition else None
 
 
-def parse(host: str, extra: Collection[str] | None = None) -> Registry | None:
+def parse(host: str, extra: "Collection[str] | None" = None) -> "Registry | None":
     """The registry a normalised hostname names, or None when it is not an ECR registry.
 
     ``extra``: regions beyond the table, see :func:`region_partition`.
@@ -197,7 +198,7 @@ def parse(host: str, extra: Collection[str] | None = None) -> Registry | None:
     return Registry(host, account, region, partition, fips=fips, dualstack=dualstack)
 
 
-def unknown_region(host: str) -> str | None:
+def unknown_region(host: str) -> "str | None":
     """The region of a hostname that would be an ECR registry if only its region were known."""
     labels = host.split(".")
     for index in (3, 2):  # ``A.dkr.ecr.R.suffix`` or ``A.dkr-ecr.R.suffix``
@@ -212,10 +213,24 @@ _PARTITION_SUFFIX = {partition: suffix for suffix, partition in _IPV4_SUFFIXES.i
 _PARTITION_SUFFIX["aws-us-gov"] = "amazonaws.com"
 
 
-def private_host(account: str, region: str) -> str | None:
+def private_host(account: str, region: str) -> "str | None":
     """The IPv4 registry hostname of an account in a region, or None if either is malformed."""
     partition = region_partition(region) if is_region(region) else None
     if partition is None:
         return None
     host = f"{account}.dkr.ecr.{region}.{_PARTITION_SUFFIX[partition]}"
     return host if parse(host) is not None else None
+
+
+def token_host(registry: "Registry") -> str:
+    """The hostname whose cached token serves ``registry``: one token per registry, not per name.
+
+    ECR hands out one token per account and region, good for the IPv4 and the dual-stack names
+    alike, so both are cached under the IPv4 name. A FIPS name keeps its own entry: its token
+    must come from the FIPS endpoint. ECR Public's names keep their own, too.
+    """
+    if not registry.dualstack or registry.fips or registry.account is None:
+        return registry.host
+    suffix = registry.host.split("." + registry.region + ".", 1)[1]
+    ipv4_suffix = _PARTITION_SUFFIX[_DUALSTACK_SUFFIXES[suffix]]
+    return f"{registry.account}.dkr.ecr.{registry.region}.{ipv4_suffix}"

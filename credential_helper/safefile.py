@@ -16,8 +16,6 @@ content out of the identity fingerprint.
 Only ``errno``, ``os`` and ``stat`` (built into the interpreter): this is on the warm path.
 """
 
-from __future__ import annotations
-
 import errno
 import os
 import stat
@@ -70,8 +68,8 @@ def open_fd(
 
 
 def read(
-    path: str, limit: int | None = None, *, mine: bool = False, follow: bool = False
-) -> bytes | None:
+    path: str, limit: "int | None" = None, *, mine: bool = False, follow: bool = False
+) -> "bytes | None":
     """The bytes of the regular file at ``path`` (see :func:`open_fd`); None when there is none.
 
     Raises :class:`NotRegular` for a file that is there but must not be read, ``OSError`` when

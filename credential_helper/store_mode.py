@@ -110,7 +110,7 @@ def forward(
 ) -> tuple[int, bytes]:
     """Run ``docker-credential-<name> action`` with ``raw`` on stdin: (exit code, stdout)."""
     from . import fallback
-    from .tokens import TIMEOUT_ENV, timeout_from
+    from .deadline import TIMEOUT_ENV, timeout_from
 
     program = fallback.program(name)
     path = fallback.find(name, environ)
@@ -164,7 +164,7 @@ def other_logins(environ: Mapping[str, str]) -> dict[str, str]:
 
 def _store(environ: Mapping[str, str]) -> LoginStore:
     from . import login_store
-    from .tokens import TIMEOUT_ENV, timeout_from
+    from .deadline import TIMEOUT_ENV, timeout_from
 
     path = login_store.default_path(environ)
     if path is None:

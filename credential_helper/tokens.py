@@ -15,33 +15,23 @@ from __future__ import annotations
 import time
 
 from . import log
-from .cache import Entry, TokenCache
+from .cache import Entry, TokenCache, fresh_entry, is_fresh
+
+__all__ = ["Resolver", "fresh_entry", "is_fresh"]  # the freshness rule lives with the cache
 
 TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
     from typing import Callable
 
+    from .config import Config, Settings
     from .ecr import Token
     from .errors import TokenUnavailable
     from .registry import Registry
 
     Fetch = Callable[[Registry], Token]
+    FetchMany = Callable[[Registry, Sequence[Registry]], dict[str, Token]]
 
-TIMEOUT_ENV = "ECRPY_TIMEOUT"
-DEFAULT_TIMEOUT = 20.0  # seconds a fetch may take in all (see deadline.py)
-
-
-def timeout_from(value: str | None) -> float:
-    """``ECRPY_TIMEOUT`` as seconds: a positive number up to an hour, else the default."""
-    try:
-        seconds = float(value) if value else DEFAULT_TIMEOUT
-    except ValueError:
-        return DEFAULT_TIMEOUT
-    return seconds if 0 < seconds <= 3600 else DEFAULT_TIMEOUT
-
-
-FRESH_FRACTION = 0.5  # refresh once half the lifetime is gone
 STALE_MARGIN = 300.0  # a failed refresh may still serve a token with more than this left
 LOCK_TIMEOUT = 45.0  # without a deadline: longer than botocore's timeouts and retries take
 
@@ -55,12 +45,6 @@ def anonymous(registry: Registry, exc: TokenUnavailable) -> bool:
     from .errors import DENIED, NO_CREDENTIALS
 
     return registry.public and exc.kind in (NO_CREDENTIALS, DENIED)
-
-
-def is_fresh(entry: Entry, now: float) -> bool:
-    """More than half of the token's lifetime is still ahead."""
-    lifetime = entry.expires_at - entry.fetched_at
-    return lifetime > 0 and entry.expires_at - now > lifetime * FRESH_FRACTION
 
 
 def usable_when_stale(entry: Entry, now: float) -> bool:
@@ -81,21 +65,65 @@ def configured_fetch(environ: Mapping[str, str]) -> Fetch:
     """Fetch with the profile and role that ecrpy's settings name for each registry."""
 
     def fetch(registry: Registry) -> Token:
-        from . import config, ecr
-        from .errors import CONFIG, TokenUnavailable
+        from . import ecr
 
-        try:
-            settings = config.settings_for(config.load(environ), registry)
-        except config.ConfigError as exc:
-            raise TokenUnavailable(str(exc), CONFIG) from None
-        log.debug("settings for %s: %s", registry.host, settings.source or "defaults")
-        return ecr.fetch(registry, settings)
+        return ecr.fetch(registry, _settings(_config(environ), registry))
 
     return fetch
 
 
+def configured_fetch_many(environ: Mapping[str, str]) -> FetchMany:
+    """Fetch a registry's token and, in the same request, those of ``others`` that share its
+    settings; on any failure of the shared request, the one registry's alone.
+
+    ``GetAuthorizationToken`` takes a list of registry ids and answers one token per id; a
+    classic ``docker build`` asks for every ``credHelpers`` entry in turn, so one cold start
+    per region instead of one per entry. Returns tokens by :func:`registry.token_host`.
+    """
+
+    def fetch_many(registry: Registry, others: Sequence[Registry]) -> dict[str, Token]:
+        from . import ecr
+        from .errors import TokenUnavailable
+        from .registry import token_host
+
+        loaded = _config(environ)
+        settings = _settings(loaded, registry)
+        same = [other for other in others if _settings(loaded, other)[:-1] == settings[:-1]]
+        if same:
+            try:
+                return ecr.fetch_many(registry, same, settings)
+            except TokenUnavailable as exc:
+                log.info("fan-out %s failed, fetching it alone: %s", registry.host, exc)
+        return {token_host(registry): ecr.fetch(registry, settings)}
+
+    return fetch_many
+
+
+def _config(environ: Mapping[str, str]) -> Config:
+    from . import config
+    from .errors import CONFIG, TokenUnavailable
+
+    try:
+        return config.load(environ)
+    except config.ConfigError as exc:
+        raise TokenUnavailable(str(exc), CONFIG) from None
+
+
+def _settings(loaded: Config, registry: Registry) -> Settings:
+    from . import config
+
+    settings = config.settings_for(loaded, registry)
+    log.debug("settings for %s: %s", registry.host, settings.source or "defaults")
+    return settings
+
+
 class Resolver:
-    """Serves tokens for one identity from the cache, fetching under a lock when it must."""
+    """Serves tokens for one identity from the cache, fetching under a lock when it must.
+
+    ``fetch_many`` and ``companions`` (a function naming the other registries worth fetching
+    in the same request; only the process that fetches calls it, not those that wait) are
+    optional: without them every fetch is for the one registry asked for.
+    """
 
     def __init__(
         self,
@@ -105,6 +133,8 @@ class Resolver:
         clock: Callable[[], float] = time.time,
         deadline: float | None = None,
         min_validity: float = 0.0,
+        fetch_many: FetchMany | None = None,
+        companions: Callable[[], Sequence[Registry]] | None = None,
     ) -> None:
         self.cache = cache
         self.identity = identity
@@ -112,6 +142,8 @@ class Resolver:
         self.clock = clock
         self.deadline = deadline  # seconds a fetch may take in all; None: botocore's own bounds
         self.min_validity = min_validity  # a fresh token must also have this long left (export)
+        self.fetch_many = fetch_many
+        self.companions = companions  # called only by the process that fetches
 
     def _fresh(self, entry: Entry) -> bool:
         now = self.clock()
@@ -120,60 +152,94 @@ class Resolver:
     def get(self, registry: Registry) -> Entry:
         """A token for ``registry``; raises ``errors.TokenUnavailable`` when none can be had."""
         from .errors import TokenUnavailable
+        from .registry import token_host
 
-        cache, host = self.cache, registry.host
-        cached = cache.load(host, self.identity) if cache else None
+        cache, key = self.cache, token_host(registry)
+        cached = cache.load(key, self.identity) if cache else None
         if cached is not None and self._fresh(cached):
-            log.info("hit %s identity=%s", host, self.identity)
+            log.hit(key, self.identity)
             return cached
         try:
             if cache is None:
-                return self._fetch(registry)
-            return self._fetch_once(cache, registry)
+                return self._fetch(registry, key, ())[0]
+            return self._fetch_once(cache, registry, key)
         except TokenUnavailable as exc:
             return self._fallback(registry, cached, exc)
 
-    def _fetch_once(self, cache: TokenCache, registry: Registry) -> Entry:
+    def _fetch_once(self, cache: TokenCache, registry: Registry, key: str) -> Entry:
         """Single flight: one process fetches, the ones that waited for it share its outcome."""
         from .errors import TokenUnavailable
 
-        host, waited_since = registry.host, self.clock()
+        waited_since = self.clock()
         # The holder gives up within its deadline; wait that long (and a little) for it.
         wait = LOCK_TIMEOUT if self.deadline is None else self.deadline + 5
-        with cache.lock(host, self.identity, wait):
-            latest = cache.load(host, self.identity)  # another process may have just fetched
+        with cache.lock(key, self.identity, wait):
+            latest = cache.load(key, self.identity)  # another process may have just fetched
             if latest is not None and self._fresh(latest):
-                log.info("hit after wait %s identity=%s", host, self.identity)
+                log.info("hit after wait %s identity=%s", key, self.identity)
                 return latest
-            failure = cache.failure(host, self.identity, since=waited_since)
+            failure = cache.failure(key, self.identity, since=waited_since)
             if failure is not None:  # it failed while we waited: do not queue up to fail again
                 raise TokenUnavailable(*failure)
             try:
-                entry = self._fetch(registry)
+                entries = self._fetch(registry, key, self._due(cache, key))
             except TokenUnavailable as exc:
-                cache.save_failure(host, self.identity, str(exc), exc.kind, self.clock())
+                cache.save_failure(key, self.identity, str(exc), exc.kind, self.clock())
                 raise
-            if cache.save(entry):
+            stored = [cache.save(entry) for entry in entries]
+            if stored[0]:
                 cache.prune(self.clock())
-            return entry
+            return entries[0]
 
-    def _fetch(self, registry: Registry) -> Entry:
-        log.info("refresh %s identity=%s", registry.host, self.identity)
+    def _due(self, cache: TokenCache, key: str) -> list[Registry]:
+        """The companions whose cached tokens are not fresh: worth a place in the request."""
+        from .registry import token_host
+
+        due: dict[str, Registry] = {}
+        for other in self.companions() if self.companions else ():
+            other_key = token_host(other)
+            if (
+                other_key != key
+                and other_key not in due
+                and fresh_entry(cache, other_key, self.identity, self.clock()) is None
+            ):
+                due[other_key] = other
+        return list(due.values())
+
+    def _fetch(self, registry: Registry, key: str, due: Sequence[Registry]) -> list[Entry]:
+        """Fetch under the deadline; the entry of ``registry`` first, then its companions'."""
+        from .errors import BAD_RESPONSE, TokenUnavailable
+
+        log.info("refresh %s identity=%s", key, self.identity)
+        if due:
+            log.info("fan-out %s: also %s", key, " ".join(other.host for other in due))
         if self.deadline is None:
-            token = self.fetch(registry)
+            tokens = self._call(registry, key, due)
         else:
             from .deadline import Deadline
 
             with Deadline(self.deadline, f"getting a token for {registry.host}"):
-                token = self.fetch(registry)
-        return Entry(
-            registry.host,
-            self.identity,
-            token.username,
-            token.password,
-            token.expires_at,
-            self.clock(),
-        )
+                tokens = self._call(registry, key, due)
+        if key not in tokens:
+            raise TokenUnavailable(f"ECR returned no token for {registry.host}", BAD_RESPONSE)
+        now = self.clock()
+        hosts = [key, *(host for host in tokens if host != key)]
+        return [
+            Entry(
+                host,
+                self.identity,
+                tokens[host].username,
+                tokens[host].password,
+                tokens[host].expires_at,
+                now,
+            )
+            for host in hosts
+        ]
+
+    def _call(self, registry: Registry, key: str, due: Sequence[Registry]) -> dict[str, Token]:
+        if due and self.fetch_many is not None:
+            return self.fetch_many(registry, due)
+        return {key: self.fetch(registry)}
 
     def _fallback(self, registry: Registry, cached: Entry | None, exc: TokenUnavailable) -> Entry:
         """Stale-if-error: a cached token that still has a margin beats a failed pull."""

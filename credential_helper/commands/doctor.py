@@ -17,9 +17,8 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple, TextIO
 
 from .. import __version__, aliases, cache, config, docker_config, identity, log, protocol, registry
-from ..deadline import Deadline
+from ..deadline import TIMEOUT_ENV, Deadline, timeout_from
 from ..errors import NO_CREDENTIALS, TokenUnavailable
-from ..tokens import TIMEOUT_ENV, timeout_from
 from . import configure
 
 SKEW_LIMIT = 300.0  # AWS refuses signatures more than 15 minutes off; warn well before

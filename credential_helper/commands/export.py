@@ -118,8 +118,9 @@ def tokens_for(
 ) -> list[tuple[str, Entry]]:
     """A token per registry, from the cache or fetched under its lock, as ``get`` has them."""
     from ..cache import from_environ
+    from ..deadline import TIMEOUT_ENV, timeout_from
     from ..identity import current
-    from ..tokens import TIMEOUT_ENV, Resolver, configured_fetch, timeout_from
+    from ..tokens import Resolver, configured_fetch
 
     resolver = Resolver(
         from_environ(environ),
