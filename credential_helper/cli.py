@@ -116,15 +116,20 @@ def _registry(url: str, raw: bytes, environ: "Mapping[str, str]") -> "Registry":
     decision of what ecrpy serves itself: any other host is another registry's request
     (OtherRegistry), never an ECR one; an ECR-shaped host in a region ecrpy does not know is
     not-found (never forwarded), with why on stderr."""
-    from .aliases import registry_for
+    from .registry import parse
+
+    host = protocol.hostname(url)
+    registry = parse(host)  # an ECR host: the warm path reads no settings and no aliases
+    if registry is not None:
+        return registry
+    from .aliases import lookup
     from .registry import EXTRA_REGIONS_ENV, unknown_region
 
     try:
-        registry = registry_for(url, environ)
+        registry = lookup(url, environ)
     except Exception as exc:
         raise _settings_error(exc) from None
     if registry is None:
-        host = protocol.hostname(url)
         region = unknown_region(host)
         if region is None and host:
             raise OtherRegistry(raw)
