@@ -352,7 +352,6 @@ class Lock:
         self.fd: int | None = None
 
     def __enter__(self) -> "Lock":
-        import fcntl
 
         if self.path is None:  # no trustworthy directory: no lock, and the cache is not used
             return self
@@ -362,54 +361,59 @@ class Lock:
             log.warning("cannot open lock %s: %s; going on unlocked", self.path, exc.strerror)
             return self
         try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return self  # nobody held it
-        except BlockingIOError:
-            pass
+            held = flock_within(self.fd, self.timeout)
         except OSError as exc:
             log.warning("cannot lock %s: %s; going on unlocked", self.path, exc.strerror)
             return self
-        if not self._wait(self.fd):
+        if not held:
             log.warning(
                 "lock %s still held after %.0fs; going on unlocked", self.path, self.timeout
             )
         return self
 
-    def _wait(self, fd: int) -> bool:
-        """Block until the lock is ours (True) or the timeout has passed (False)."""
-        import fcntl
-
-        from .deadline import Deadline
-        from .errors import TokenUnavailable
-
-        try:
-            with Deadline(self.timeout, "waiting for the lock") as alarm:
-                if alarm.armed:
-                    fcntl.flock(fd, fcntl.LOCK_EX)
-                    return True
-        except TokenUnavailable:
-            return False
-        except OSError as exc:
-            log.warning("cannot lock %s: %s; going on unlocked", self.path, exc.strerror)
-            return False
-        deadline = time.monotonic() + self.timeout  # no alarm off the main thread: poll
-        pause = 0.005
-        while time.monotonic() < deadline:
-            time.sleep(pause)
-            pause = min(pause * 2, 0.1)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                continue
-            except OSError:
-                return False
-        return False
-
     def __exit__(self, *exc: object) -> None:
         if self.fd is not None:
             os.close(self.fd)  # closing the descriptor releases the flock
             self.fd = None
+
+
+def flock_within(fd: int, timeout: float) -> bool:
+    """An exclusive ``flock`` on ``fd``: True once held, False if not within ``timeout`` s.
+
+    Uncontended, one non-blocking call. Contended, the waiter blocks in ``flock`` under a
+    real-time alarm (:class:`deadline.Deadline`), so it wakes the moment the holder is done
+    instead of polling; off the main thread, where no alarm can be set, it polls. Raises
+    ``OSError`` when the file cannot be locked at all. The token cache and the login store both
+    lock with it.
+    """
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True  # nobody held it
+    except BlockingIOError:
+        pass
+    from .deadline import Deadline
+    from .errors import TokenUnavailable
+
+    try:
+        with Deadline(timeout, "waiting for the lock") as alarm:
+            if alarm.armed:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                return True
+    except TokenUnavailable:
+        return False
+    deadline = time.monotonic() + timeout  # no alarm off the main thread: poll
+    pause = 0.005
+    while time.monotonic() < deadline:
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            continue
+    return False
 
 
 def _safe_dir(info: "os.stat_result", path: str) -> bool:

@@ -205,30 +205,28 @@ class _Lock:
         self.fd: int | None = None
 
     def __enter__(self) -> _Lock:
-        import fcntl
-        import time
-
         try:
             self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
         except OSError as exc:
             raise StoreError(
                 f"cannot lock ecrpy's login store {self.path}: {exc.strerror}"
             ) from None
-        deadline = time.monotonic() + self.timeout
-        pause = 0.001
-        while True:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    self.__exit__()
-                    raise StoreError(
-                        f"ecrpy's login store is locked by another process ({self.path}) for "
-                        f"more than {self.timeout:g} s: try again"
-                    ) from None
-                time.sleep(pause)
-                pause = min(pause * 2, 0.05)
+        from .cache import flock_within
+
+        try:
+            held = flock_within(self.fd, self.timeout)
+        except OSError as exc:
+            self.__exit__()
+            raise StoreError(
+                f"cannot lock ecrpy's login store {self.path}: {exc.strerror}"
+            ) from None
+        if not held:
+            self.__exit__()
+            raise StoreError(
+                f"ecrpy's login store is locked by another process ({self.path}) for "
+                f"more than {self.timeout:g} s: try again"
+            )
+        return self
 
     def __exit__(self, *exc: object) -> None:
         if self.fd is not None:
