@@ -51,7 +51,7 @@ FUZZ_SECONDS ?= 30
 fuzz: $(STAMP)
 	$(BIN)/python -m pip install --quiet atheris
 	rm -rf .fuzz-corpus && cp -r fuzz/corpus .fuzz-corpus
-	$(BIN)/python fuzz/fuzz_input.py .fuzz-corpus -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1
+	PYTHONPATH=$(CURDIR) $(BIN)/python fuzz/fuzz_input.py .fuzz-corpus -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1
 
 # credential_helper/regions.py from the installed botocore's endpoint data (tests/test_regions.py
 # fails when botocore knows a region the table lacks).
