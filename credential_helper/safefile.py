@@ -13,10 +13,10 @@ The AWS files and the settings file are followed through symlinks, as botocore f
 (dotfile managers and Kubernetes secret mounts are symlinks): not following would leave their
 content out of the identity fingerprint.
 
-Only ``errno``, ``os`` and ``stat`` (built into the interpreter): this is on the warm path.
+Only ``os`` and ``stat`` (built into the interpreter): this is on the warm path (``errno`` is
+imported only when an open fails).
 """
 
-import errno
 import os
 import stat
 
@@ -51,7 +51,11 @@ def open_fd(
     """
     try:
         fd = os.open(path, flags | _SAFE_FLAGS | (0 if follow else _O_NOFOLLOW), mode)
+    except FileNotFoundError:  # the usual miss (no ~/.aws/credentials ...): nothing to import
+        raise
     except OSError as exc:
+        import errno
+
         if exc.errno == errno.ENXIO:  # a socket, or a FIFO opened for writing that nobody reads
             raise NotRegular(path, "not a regular file") from None
         raise
