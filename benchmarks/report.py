@@ -91,6 +91,8 @@ def main_table(scenarios: list[Scenario]) -> list[list[str]]:
         ]
     ]
     for s in scenarios:
+        if s.key == "store":  # its own table: store_table
+            continue
         ecrpy, go, floor = s.median("ecrpy"), s.median("go"), floor_of(s, by_key)
         floor_label = ""
         if s.floor:
@@ -151,6 +153,32 @@ def install_table(scenarios: list[Scenario]) -> list[list[str]]:
             rows.append(
                 [f"floor: {label}", cell(static, key), "", fmt_ratio(ratio(static.median(key), go))]
             )
+    return rows
+
+
+def store_table(scenarios: list[Scenario]) -> list[list[str]]:
+    """Issue 12's case: ecrpy's own part of a get it hands to another store."""
+    found = [s for s in scenarios if s.key == "store"]
+    if not found:
+        return []
+    s = found[0]
+    warm, direct = s.median("ecrpy"), s.median("store-direct")
+    via, own = s.median("store-fallback"), s.median("store-own")
+    part = None if via is None or direct is None else via - direct
+    rows = [["get for ghcr.io (credsStore ecrpy)", "ms", "ecrpy's part", "vs a warm ECR get"]]
+    rows.append(
+        [
+            "through ecrpy to the fallback",
+            cell(s, "store-fallback"),
+            fmt(part, "ms"),
+            fmt_ratio(ratio(part, warm)),
+        ]
+    )
+    rows.append(["the fallback alone", cell(s, "store-direct"), "", ""])
+    rows.append(
+        ["ecrpy's own store", cell(s, "store-own"), fmt(own, "ms"), fmt_ratio(ratio(own, warm))]
+    )
+    rows.append(["warm ECR get (same install)", cell(s, "ecrpy"), "", "1.00x"])
     return rows
 
 
@@ -290,6 +318,15 @@ def render_markdown(meta: dict[str, object], scenarios: list[Scenario]) -> str:
             *markdown_table(installs),
             "",
         ]
+    stores = store_table(scenarios)
+    if stores:
+        lines += [
+            "A registry that is not ECR, with ecrpy as Docker's `credsStore` (issue 12's target: "
+            "ecrpy's part at most 1.5x a warm ECR get):",
+            "",
+            *markdown_table(stores),
+            "",
+        ]
     lines += ["| target (issue 11) | measured | met |", "| --- | --- | --- |"]
     for label, shown, met in targets(scenarios):
         verdict = "n/a" if met is None else ("yes" if met else "no")
@@ -398,6 +435,10 @@ def report(
     if installs:
         print()
         print(text_table(installs))
+    stores = store_table(scenarios)
+    if stores:
+        print()
+        print(text_table(stores))
     for line in failures(scenarios):
         print(f"\n{line}")
     print()

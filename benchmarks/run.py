@@ -73,7 +73,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         help="comma-separated scenarios to run: static, role, web-identity, cold, concurrent, "
-        "rss, ci, role-fanout, build (default: all; results not saved)",
+        "rss, ci, role-fanout, store, build (default: all; results not saved)",
     )
     parser.add_argument("--no-go", action="store_true", help="benchmark ecrpy alone")
     parser.add_argument(

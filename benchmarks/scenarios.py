@@ -614,6 +614,71 @@ class Bench:
 
         return self.measure(scenario, tools, self.args.build_rounds, once, cold=cold)
 
+    def store_mode(self) -> Scenario:
+        """Issue 12: a registry that is not ECR, with ecrpy as Docker's credsStore.
+
+        ecrpy's start plus a fallback store's, against that store run directly (a shell script
+        that answers at once, so what is left is ecrpy's own part), ecrpy's own store, and a warm
+        ECR get of the same install for scale."""
+        key, other = "store", "ghcr.io"
+        home = self.home(key)
+        bindir = os.path.join(self.workdir, "store-bin")
+        os.makedirs(bindir, exist_ok=True)
+        fallback = os.path.join(bindir, "docker-credential-benchstore")
+        with open(fallback, "w", encoding="utf-8") as handle:
+            handle.write(
+                "#!/bin/sh\ncat >/dev/null\n"
+                'echo \'{"ServerURL":"ghcr.io","Username":"me","Secret":"bench-secret"}\'\n'
+            )
+        os.chmod(fallback, 0o755)
+        settings = {"fallback": os.path.join(home, "fallback.toml"), "own": ""}
+        with open(settings["fallback"], "w", encoding="utf-8") as handle:
+            handle.write('[store]\nfallback = "benchstore"\n')
+        path = f"{bindir}:{os.environ.get('PATH', '/usr/bin:/bin')}"
+        none = os.path.join(home, "none.toml")
+        tools = [
+            Tool(
+                "store-fallback",
+                "ecrpy, then the fallback",
+                [self.script, "get"],
+                {"ECRPY_CONFIG": settings["fallback"], "PATH": path},
+                helper=False,
+            ),
+            Tool("store-direct", "the fallback alone", [fallback, "get"], helper=False),
+            Tool(
+                "store-own",
+                "ecrpy's own store",
+                [self.script, "get"],
+                {"ECRPY_CONFIG": none, "XDG_DATA_HOME": os.path.join(home, "data")},
+                helper=False,
+            ),
+            self.tools["ecrpy"],
+        ]
+        extra = self.static_env(key)
+        own = tools[2]
+        login = json.dumps({"ServerURL": other, "Username": "me", "Secret": "bench-secret"})
+        subprocess.run(
+            [self.script, "store"],
+            input=login.encode(),
+            env=self.env(key, own, extra),
+            check=True,
+            capture_output=True,
+        )
+        self.prewarm(key, [self.tools["ecrpy"]], extra)
+        envs = {tool.key: self.env(key, tool, extra) for tool in tools}
+        scenario = Scenario(
+            key,
+            "get for a registry that is not ECR (credsStore ecrpy)",
+            "ghcr.io through ecrpy to a [store] fallback (a shell script), the same script run "
+            "directly, ecrpy's own store; a warm ECR get of the same install for scale",
+            "ms",
+        )
+
+        def once(tool: Tool) -> float:
+            return self.run(tool, envs[tool.key], REGISTRY if tool.helper else other) * 1000
+
+        return self.measure(scenario, tools, self.args.warm_runs, once)
+
     def stop(self) -> None:
         if self.dockerd is not None:
             self.dockerd.stop()
@@ -667,6 +732,7 @@ class Bench:
                 f"{ROLE_REGISTRIES} warm gets under an assume-role profile",
                 self.role_fanout,
             ),
+            ("store", "a registry that is not ECR, credsStore mode", self.store_mode),
             *(
                 (
                     "build",
