@@ -140,13 +140,18 @@ def remove(
 
 
 def read(path: str) -> tuple[str | None, int | None]:
-    """The file's text and mode, or (None, None) when it does not exist."""
+    """The file's text and mode, or (None, None) when it does not exist.
+
+    Read through :mod:`safefile` (a symlink is followed, as Docker follows it): a FIFO or device
+    planted at the path is an error, never a ``configure`` or ``doctor`` that waits forever.
+    """
+    from . import safefile
+
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-        return text, os.stat(path).st_mode & 0o777
-    except FileNotFoundError:
-        return None, None
+        raw = safefile.read(path, follow=True)
+        if raw is None:
+            return None, None
+        return raw.decode("utf-8"), os.stat(path).st_mode & 0o777
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise DockerConfigError(f"cannot read {path}: {reason}") from None

@@ -135,3 +135,18 @@ def test_a_symlinked_aws_file_is_still_read(
     real.write_text("[default]\naws_access_key_id = AKIAFROMTHEFILE00002\n")
     assert served(get(helper, env))
     assert fake.count("GetAuthorizationToken") == 2  # its content is part of the identity
+
+
+def test_a_fifo_in_place_of_docker_s_config_is_an_error_not_a_hang(
+    helper: Helper, env: dict[str, str], tmp_path: Path
+) -> None:
+    """configure and doctor read Docker's config.json: a FIFO there is one line, never a wait."""
+    docker = tmp_path / "docker"
+    docker.mkdir()
+    os.mkfifo(docker / "config.json")
+    env["DOCKER_CONFIG"] = str(docker)
+    for args in (("configure", "--dry-run", REGISTRY), ("doctor",)):
+        result = helper.run(*args, env=env, timeout=15)
+        assert result.returncode == 1, result.stdout
+        assert "not a regular file" in result.stdout, result.stdout
+        assert "Traceback" not in result.stdout + result.stderr
