@@ -36,22 +36,16 @@ def _private_dir(directory: str) -> bool:
 
 def recall(directory: str, key: str) -> tuple[bool, str | None]:
     """(found, fallback) for the settings bytes of digest ``key``."""
+    from . import safefile
+
     if not _private_dir(directory):
         return False, None
-    try:
-        fd = os.open(os.path.join(directory, PREFIX + key), os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
+    try:  # this user's regular file, not followed, never a FIFO (safefile)
+        raw = safefile.read(os.path.join(directory, PREFIX + key), 256, mine=True)
     except OSError:
         return False, None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_size > 256:
-            return False, None
-        text = os.read(fd, 257).decode("utf-8", "replace").strip()
-    except OSError:
-        return False, None
-    finally:
-        os.close(fd)
-    if not text:
+    text = (raw or b"").decode("utf-8", "replace").strip()
+    if not text or len(raw or b"") > 256:
         return False, None
     return True, None if text == _NONE else text
 

@@ -37,16 +37,16 @@ def configured(environ: Mapping[str, str]) -> tuple[str | None, str]:
     ``store`` with those letters, or with an escape), and then once per version of its bytes
     (:mod:`settings_memo`): TOML costs more than a warm ``get``.
     """
-    from . import login_store, settings_memo
+    from . import login_store, safefile, settings_memo
     from .identity import config_path
 
     path = config_path(environ)
     try:
-        raw = _read_regular(path)
-    except FileNotFoundError:
-        return None, path
+        raw = safefile.read(path, follow=True)  # never blocks on a FIFO put in its place
+        if raw is None:
+            return None, path  # no settings file: ecrpy's own store
     except OSError:
-        raw = None  # unreadable: config says so, in its words
+        raw = None  # unreadable, or not a regular file: config says so, in its words
     if raw is not None and b"store" not in raw and b"\\" not in raw:
         return None, path
     store = login_store.default_path(environ)
@@ -60,19 +60,6 @@ def configured(environ: Mapping[str, str]) -> tuple[str | None, str]:
     if memo is not None:
         settings_memo.remember(memo, key, name)
     return name, path
-
-
-def _read_regular(path: str) -> bytes:
-    """The settings file's bytes; never blocks on a FIFO or a device put in its place."""
-    from . import safefile
-
-    try:
-        raw = safefile.read(path, follow=True)
-    except safefile.NotRegular:
-        raise HelperError(f"ecrpy: cannot read ecrpy config {path}: not a regular file") from None
-    if raw is None:
-        raise FileNotFoundError(path)
-    return raw
 
 
 def _parsed_fallback(raw: bytes | None, path: str, environ: Mapping[str, str]) -> str | None:

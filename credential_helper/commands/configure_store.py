@@ -30,9 +30,10 @@ def _undo_path(environ: Mapping[str, str]) -> str | None:
 def _undo_records(path: str | None) -> dict[str, Any]:
     if path is None:
         return {}
+    from .. import safefile
+
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        data = json.loads(safefile.read(path, mine=True) or b"{}")
     except (OSError, ValueError):
         return {}
     records = data.get("configs") if isinstance(data, dict) else None
