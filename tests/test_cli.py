@@ -14,14 +14,10 @@ import pytest
 
 from credential_helper import __version__
 from fakeaws.server import FakeAWS, Fault
-from tests.conftest import ACCESS_KEY, REGISTRY, SECRET_KEY, Helper
+from tests.conftest import ACCESS_KEY, REGISTRY, SECRET_KEY, Helper, cache_dir
 
 PASSWORD = "123456789012-auth-token"  # what the fake ECR hands out for account 123456789012
 NOT_FOUND = "credentials not found in native keychain\n"
-
-
-def cache_dir(env: dict[str, str]) -> Path:
-    return Path(env["HOME"]) / ".cache" / "ecrpy"
 
 
 def token_files(env: dict[str, str]) -> list[Path]:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from credential_helper import cli, tokens
 from fakeaws.server import FakeAWS
-from tests.conftest import REGISTRY, Helper
+from tests.conftest import REGISTRY, Helper, cache_dir
 
 PASSWORD = "123456789012-auth-token"
 NOT_FOUND = "credentials not found in native keychain\n"
@@ -136,10 +136,6 @@ def test_only_a_real_ecr_hostname_ever_leads_to_an_aws_call(
 
 
 # -- the cache under attack ---------------------------------------------------------------------
-
-
-def cache_dir(env: dict[str, str]) -> Path:
-    return Path(env["HOME"]) / ".cache" / "ecrpy"
 
 
 def test_a_cache_directory_of_another_user_is_not_used(

@@ -15,14 +15,10 @@ from pathlib import Path
 import pytest
 
 from fakeaws.server import FakeAWS
-from tests.conftest import REGISTRY, Helper
+from tests.conftest import REGISTRY, Helper, cache_dir
 
 PASSWORD = "123456789012-auth-token"
 BOUND = 15  # seconds: a get takes well under one; a FIFO waited on never returns
-
-
-def cache_dir(env: dict[str, str]) -> Path:
-    return Path(env["HOME"]) / ".cache" / "ecrpy"
 
 
 def get(helper: Helper, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
