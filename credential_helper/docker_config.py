@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from . import protocol, registry
+from . import protocol, registry, safefile
 
 HELPER = "ecrpy"
 
@@ -145,8 +145,6 @@ def read(path: str) -> tuple[str | None, int | None]:
     Read through :mod:`safefile` (a symlink is followed, as Docker follows it): a FIFO or device
     planted at the path is an error, never a ``configure`` or ``doctor`` that waits forever.
     """
-    from . import safefile
-
     try:
         raw = safefile.read(path, follow=True)
         if raw is None:

@@ -13,24 +13,21 @@ The decisions are pure functions of an entry and the time; :class:`Resolver` doe
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Callable
 
-from . import log
-from .cache import Entry, TokenCache, fresh_entry, is_fresh
+from . import config, ecr, identity, log
+from .cache import Entry, TokenCache, fresh_entry, from_environ, is_fresh
+from .config import Config, Settings
+from .deadline import TIMEOUT_ENV, Deadline, timeout_from
+from .ecr import Token
+from .errors import BAD_RESPONSE, DENIED, NO_CREDENTIALS, TokenUnavailable
+from .registry import Registry, token_host
 
-__all__ = ["Resolver", "fresh_entry", "is_fresh"]  # the freshness rule lives with the cache
+__all__ = ["Resolver", "fresh_entry", "is_fresh", "resolver"]  # freshness lives with the cache
 
-TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
-if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
-    from typing import Callable
-
-    from .config import Config, Settings
-    from .ecr import Token
-    from .errors import TokenUnavailable
-    from .registry import Registry
-
-    Fetch = Callable[[Registry], Token]
-    FetchMany = Callable[[Registry, Sequence[Registry]], dict[str, Token]]
+Fetch = Callable[[Registry], Token]
+FetchMany = Callable[[Registry, Sequence[Registry]], "dict[str, Token]"]
 
 STALE_MARGIN = 300.0  # a failed refresh may still serve a token with more than this left
 LOCK_TIMEOUT = 45.0  # without a deadline: longer than botocore's timeouts and retries take
@@ -42,8 +39,6 @@ QUIET_FOR = 3600.0  # an expected failure (ECR Public denied) is logged once an 
 def anonymous(registry: Registry, exc: TokenUnavailable) -> bool:
     """ECR Public with no credentials, or with credentials that may not get its token
     (AccessDenied): the pull goes on anonymously (not-found), as public images allow."""
-    from .errors import DENIED, NO_CREDENTIALS
-
     return registry.public and exc.kind in (NO_CREDENTIALS, DENIED)
 
 
@@ -65,9 +60,7 @@ def configured_fetch(environ: Mapping[str, str]) -> Fetch:
     """Fetch with the profile and role that ecrpy's settings name for each registry."""
 
     def fetch(registry: Registry) -> Token:
-        from . import ecr
-
-        return ecr.fetch(registry, _settings(_config(environ), registry))
+        return ecr.fetch(registry, settings_for(environ, registry))
 
     return fetch
 
@@ -82,11 +75,7 @@ def configured_fetch_many(environ: Mapping[str, str]) -> FetchMany:
     """
 
     def fetch_many(registry: Registry, others: Sequence[Registry]) -> dict[str, Token]:
-        from . import ecr
-        from .errors import TokenUnavailable
-        from .registry import token_host
-
-        loaded = _config(environ)
+        loaded = config.load(environ)
         settings = _settings(loaded, registry)
         same = [other for other in others if _settings(loaded, other)[:-1] == settings[:-1]]
         if same:
@@ -99,22 +88,45 @@ def configured_fetch_many(environ: Mapping[str, str]) -> FetchMany:
     return fetch_many
 
 
-def _config(environ: Mapping[str, str]) -> Config:
-    from . import config
-    from .errors import CONFIG, TokenUnavailable
-
-    try:
-        return config.load(environ)
-    except config.ConfigError as exc:
-        raise TokenUnavailable(str(exc), CONFIG) from None
+def settings_for(environ: Mapping[str, str], registry: Registry) -> Settings:
+    """ecrpy's settings for ``registry``: what every front end fetches with. A broken settings
+    file raises ``config.ConfigError``, a :class:`TokenUnavailable` like any other."""
+    return _settings(config.load(environ), registry)
 
 
 def _settings(loaded: Config, registry: Registry) -> Settings:
-    from . import config
-
     settings = config.settings_for(loaded, registry)
     log.debug("settings for %s: %s", registry.host, settings.source or "defaults")
     return settings
+
+
+def resolver(
+    environ: Mapping[str, str],
+    *,
+    timed: bool = True,
+    min_validity: float = 0.0,
+    fingerprint: str | None = None,
+    fetch: Fetch | None = None,
+    companions: Callable[[], Sequence[Registry]] | None = None,
+) -> Resolver:
+    """The one way into tokens: the cache, identity, settings and deadline this environment
+    names, as ``get``, ``export``, ``login`` and ``kubelet-provider`` use them.
+
+    ``timed``: each fetch under ``ECRPY_TIMEOUT`` (off for ``login``, where a person types an
+    MFA code, and for the kubelet, whose whole request is under its own deadline).
+    ``fingerprint``: the identity when the caller has it already (the cache key ``get`` looked
+    up, or a service account's); ``fetch``: another way to fetch (a service account's role).
+    ``companions``: the other registries worth one shared request (``get``'s fan-out).
+    """
+    return Resolver(
+        from_environ(environ),
+        identity.current(environ) if fingerprint is None else fingerprint,
+        configured_fetch(environ) if fetch is None else fetch,
+        deadline=timeout_from(environ.get(TIMEOUT_ENV)) if timed else None,
+        min_validity=min_validity,
+        fetch_many=configured_fetch_many(environ) if companions is not None else None,
+        companions=companions,
+    )
 
 
 class Resolver:
@@ -151,9 +163,6 @@ class Resolver:
 
     def get(self, registry: Registry) -> Entry:
         """A token for ``registry``; raises ``errors.TokenUnavailable`` when none can be had."""
-        from .errors import TokenUnavailable
-        from .registry import token_host
-
         cache, key = self.cache, token_host(registry)
         cached = cache.load(key, self.identity) if cache else None
         if cached is not None and self._fresh(cached):
@@ -168,8 +177,6 @@ class Resolver:
 
     def _fetch_once(self, cache: TokenCache, registry: Registry, key: str) -> Entry:
         """Single flight: one process fetches, the ones that waited for it share its outcome."""
-        from .errors import TokenUnavailable
-
         waited_since = self.clock()
         # The holder gives up within its deadline; wait that long (and a little) for it.
         wait = LOCK_TIMEOUT if self.deadline is None else self.deadline + 5
@@ -193,8 +200,6 @@ class Resolver:
 
     def _due(self, cache: TokenCache, key: str) -> list[Registry]:
         """The companions whose cached tokens are not fresh: worth a place in the request."""
-        from .registry import token_host
-
         due: dict[str, Registry] = {}
         for other in self.companions() if self.companions else ():
             other_key = token_host(other)
@@ -208,16 +213,12 @@ class Resolver:
 
     def _fetch(self, registry: Registry, key: str, due: Sequence[Registry]) -> list[Entry]:
         """Fetch under the deadline; the entry of ``registry`` first, then its companions'."""
-        from .errors import BAD_RESPONSE, TokenUnavailable
-
         log.info("refresh %s identity=%s", key, self.identity)
         if due:
             log.info("fan-out %s: also %s", key, " ".join(other.host for other in due))
         if self.deadline is None:
             tokens = self._call(registry, key, due)
         else:
-            from .deadline import Deadline
-
             with Deadline(self.deadline, f"getting a token for {registry.host}"):
                 tokens = self._call(registry, key, due)
         if key not in tokens:
@@ -252,8 +253,6 @@ class Resolver:
                 exc,
             )
             return cached
-        from .errors import NO_CREDENTIALS
-
         if not anonymous(registry, exc):
             log.error("error %s identity=%s: %s", registry.host, self.identity, exc)
         elif exc.kind == NO_CREDENTIALS:  # the normal anonymous pull, not an error

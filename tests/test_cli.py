@@ -441,14 +441,14 @@ def test_help(helper: Helper, env: dict[str, str], args: list[str]) -> None:
 def test_anything_else_names_the_word_and_lists_every_command(
     helper: Helper, env: dict[str, str], args: list[str], problem: str
 ) -> None:
-    from credential_helper.commands import COMMANDS
+    from credential_helper.cli import TOOLS
 
     result = helper.run(*args, stdin=REGISTRY, env=env)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert lines[0] == f"docker-credential-ecrpy: {problem}"
     assert lines[1] == "Usage: docker-credential-ecrpy <store|get|erase|list|version>"
-    assert lines[2] == "Tools: " + ", ".join(COMMANDS)
+    assert lines[2] == "Tools: " + ", ".join(TOOLS)
     assert lines[3] == "Run 'docker-credential-ecrpy --help' for what each command does."
 
 
@@ -460,10 +460,9 @@ def test_help_lists_every_command_the_variables_and_the_documentation_url(
     import tomllib
 
     from credential_helper import cli
-    from credential_helper.commands import COMMANDS
 
     result = helper.run("--help", env=env)
-    for word in [w for w in [*cli.COMMANDS, *COMMANDS] if not w.startswith("-")]:
+    for word in [w for w in [*cli.COMMANDS, *cli.TOOLS] if not w.startswith("-")]:
         assert f"\n  {word} " in result.stdout, word
     for variable in ("ECRPY_CONFIG", "AWS_ECR_CACHE_DIR", "AWS_ECR_DISABLE_CACHE", "ECRPY_TIMEOUT"):
         assert variable in result.stdout
@@ -496,8 +495,15 @@ def test_no_home_still_answers_without_a_cache(
 
 
 def test_the_cli_knows_every_tool_in_commands() -> None:
-    """The CLI keeps the tool words itself (so a protocol action never imports commands/)."""
-    from credential_helper import cli
-    from credential_helper.commands import COMMANDS
+    """One table of tool words (``cli.TOOLS``, so a protocol action never imports commands/):
+    every command module of commands/ is in it, and every word in it runs a module's ``run``."""
+    import importlib
+    import pkgutil
 
-    assert set(cli.TOOL_WORDS) == set(COMMANDS)
+    from credential_helper import cli, commands
+
+    shared = {"common", "configure_store"}  # what the tools share; configure --store
+    found = {info.name for info in pkgutil.iter_modules(commands.__path__)} - shared
+    assert set(cli.TOOLS.values()) == found
+    for module in cli.TOOLS.values():
+        assert callable(importlib.import_module(f"credential_helper.commands.{module}").run)

@@ -10,14 +10,13 @@ ecrpy's own store, holds no secret, and is what ``--remove --store`` puts back.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from .. import config, docker_config, fallback, identity, login_store, store_setup
-from . import configure
+from .. import config, docker_config, fallback, identity, login_store, safefile, store_setup
+from .common import ask, diff, path_warning
 
 UNDO_FILE = "configure-store.json"
 
@@ -30,8 +29,6 @@ def _undo_path(environ: Mapping[str, str]) -> str | None:
 def _undo_records(path: str | None) -> dict[str, Any]:
     if path is None:
         return {}
-    from .. import safefile
-
     try:
         data = json.loads(safefile.read(path, mine=True) or b"{}")
     except (OSError, ValueError):
@@ -61,20 +58,7 @@ def _ask_drop(
     if not stdin.isatty():
         out.write("Kept them (they keep working and win over credsStore); --yes drops them.\n")
         return {}
-    out.write(f"Remove these {len(covered)} entries? [Y/n] ")
-    out.flush()
-    return covered if stdin.readline().strip().lower() in ("", "y", "yes") else {}
-
-
-def _diff(old: str | None, new: str, path: str) -> list[str]:
-    return list(
-        difflib.unified_diff(
-            (old or "").splitlines(keepends=True),
-            new.splitlines(keepends=True),
-            fromfile=path,
-            tofile=f"{path} (after)",
-        )
-    )
+    return covered if ask(f"Remove these {len(covered)} entries?", out, stdin) else {}
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, stdin: TextIO) -> int:
@@ -107,9 +91,9 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, stdin
         return 0
     if args.dry_run:
         if new_settings is not None:
-            out.writelines(_diff(old_settings, new_settings, settings_path))
+            out.writelines(diff(old_settings, new_settings, settings_path))
         if new_text != (old_text or ""):
-            out.writelines(_diff(old_text, new_text, path))
+            out.writelines(diff(old_text, new_text, path))
         return 0
     try:
         if new_settings is not None and not new_settings.strip():
@@ -201,6 +185,6 @@ def _warnings(
             "longer reads with a credsStore: docker login to them again (the login then goes "
             "to the store)\n"
         )
-    warning = configure.path_warning(environ)
+    warning = path_warning(environ)
     if warning:
         out.write(warning + "\n")

@@ -10,16 +10,35 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import socket
+import ssl
 import stat
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
 from typing import Any, NamedTuple, TextIO
 
-from .. import __version__, aliases, cache, config, docker_config, identity, log, protocol, registry
+from .. import (
+    __version__,
+    cache,
+    config,
+    docker_config,
+    ecr,
+    fallback,
+    identity,
+    log,
+    login_store,
+    protocol,
+    registry,
+    store_mode,
+)
 from ..deadline import TIMEOUT_ENV, Deadline, timeout_from
-from ..errors import NO_CREDENTIALS, TokenUnavailable
-from . import configure
+from ..errors import CONFIG, DENIED, NETWORK, NO_CREDENTIALS, TokenUnavailable, redact
+from ..protocol import HelperError
+from .common import PROGRAM, path_fix
 
 SKEW_LIMIT = 300.0  # AWS refuses signatures more than 15 minutes off; warn well before
 
@@ -42,16 +61,14 @@ MARKS = {True: "✔", False: "✗", None: "–"}  # noqa: RUF001 (an en dash: "n
 
 
 def _helper_on_path(environ: Mapping[str, str]) -> Check:
-    import shutil
-
-    found = shutil.which(configure.PROGRAM, path=environ.get("PATH"))
+    found = shutil.which(PROGRAM, path=environ.get("PATH"))
     if found:
         return Check("helper on PATH", True, found)
     return Check(
         "helper on PATH",
         False,
-        f"{configure.PROGRAM} is not on PATH, so Docker cannot run it",
-        configure.path_fix(environ) or "",
+        f"{PROGRAM} is not on PATH, so Docker cannot run it",
+        path_fix(environ) or "",
     )
 
 
@@ -65,7 +82,7 @@ def _docker_config(environ: Mapping[str, str]) -> tuple[list[Check], list[str]]:
     except docker_config.DockerConfigError as exc:
         return [Check(name, False, str(exc), "fix the file by hand, or move it away")], []
     if text is None:
-        fix = f"{configure.PROGRAM} configure <registry>"
+        fix = f"{PROGRAM} configure <registry>"
         return [Check(name, False, "does not exist: Docker uses no credential helper", fix)], []
     helpers = docker_config.section(document, "credHelpers")
     ours = [host for host, value in helpers.items() if value == docker_config.HELPER]
@@ -84,9 +101,7 @@ def _docker_config(environ: Mapping[str, str]) -> tuple[list[Check], list[str]]:
         checks.append(Check(name, True, f"{count} ecrpy: {', '.join(ours)}"))
     else:
         checks.append(
-            Check(
-                name, False, "no registry uses ecrpy", f"{configure.PROGRAM} configure <registry>"
-            )
+            Check(name, False, "no registry uses ecrpy", f"{PROGRAM} configure <registry>")
         )
     known = docker_config.ecr_registries(document)
     saved = docker_config.saved_passwords(document)
@@ -96,7 +111,7 @@ def _docker_config(environ: Mapping[str, str]) -> tuple[list[Check], list[str]]:
                 "saved ECR passwords",
                 False,
                 f"auths still holds a password for {', '.join(saved)}",
-                f"{configure.PROGRAM} configure --yes (moves them out)",
+                f"{PROGRAM} configure --yes (moves them out)",
             )
         )
     else:
@@ -112,7 +127,7 @@ def _docker_config(environ: Mapping[str, str]) -> tuple[list[Check], list[str]]:
                 "ECR registries not using ecrpy",
                 False,
                 f"{', '.join(others)} go to {via}",
-                f"{configure.PROGRAM} configure --yes",
+                f"{PROGRAM} configure --yes",
             )
         )
     return checks, ours
@@ -121,9 +136,6 @@ def _docker_config(environ: Mapping[str, str]) -> tuple[list[Check], list[str]]:
 def _store_mode(environ: Mapping[str, str], loaded: config.Config) -> Check | None:
     """Who keeps the logins of registries that are not ECR, and whether it answers; None when
     ecrpy has no part in that (it is not the credsStore, and no fallback is named)."""
-    from .. import fallback, login_store, store_mode
-    from ..protocol import HelperError
-
     path = docker_config.path_for(environ)
     try:
         text, _ = docker_config.read(path)
@@ -168,12 +180,13 @@ def _settings_file(environ: Mapping[str, str]) -> tuple[Check, config.Config | N
 
 
 def _registry_checks(
-    host: str, loaded: config.Config, deadline: float
+    host: str, loaded: config.Config, deadline: float, environ: Mapping[str, str]
 ) -> tuple[list[Check], float | None]:
     """Identity, caller and token for one registry; and the clock skew AWS's reply showed."""
-    from .. import ecr
-
-    found = registry.parse(host) or aliases.resolve(protocol.authority(host), loaded)
+    try:
+        found = registry.route(host, environ).registry
+    except TokenUnavailable:  # the settings were read a moment ago: changed since
+        found = None
     if found is None:
         return [
             Check(
@@ -189,15 +202,7 @@ def _registry_checks(
     try:
         with Deadline(deadline, f"checking {host}"):
             credentials = ecr.credentials_for(found, settings)
-            sts = ecr._client(
-                "sts",
-                settings.region or found.region,
-                found.fips,
-                False,
-                settings.profile,
-                credentials,
-            )
-            caller = sts.get_caller_identity()
+            caller = ecr.caller(found, settings, credentials)
             skew = ecr.clock_skew(caller, time.time())
             token = ecr.fetch(found, settings, credentials)
     except TokenUnavailable as exc:
@@ -220,8 +225,6 @@ def _aws_identity(
 
     Without it a machine with no Docker config would never have its credentials looked at, and
     the first pull would be the first to find out they are missing."""
-    from .. import ecr
-
     name = "AWS identity"
     if loaded is None:
         return Check(name, None, "not checked: the ecrpy settings file does not load"), None
@@ -229,17 +232,14 @@ def _aws_identity(
     region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     try:
         with Deadline(timeout_from(environ.get(TIMEOUT_ENV)), "checking the AWS identity"):
-            if ecr._session(profile).get_credentials() is None:
+            caller = ecr.default_caller(profile, region)
+            if caller is None:
                 message = "no AWS credentials found (no profile, keys, SSO session or role)"
                 fix = _fix_for(TokenUnavailable(message, NO_CREDENTIALS))
                 return Check(name, False, message, fix), None
-            sts = ecr._client("sts", region, False, False, profile)
-            caller = sts.get_caller_identity()
     except TokenUnavailable as exc:
         return Check(name, False, str(exc), _fix_for(exc)), None
     except Exception as exc:
-        from ..errors import redact
-
         message = redact(protocol.one_line(f"STS GetCallerIdentity in {region}: {exc}"), environ)
         fix = "fix what the message names (credentials, network)"
         return Check(name, False, message, fix), None
@@ -261,11 +261,6 @@ def registry_challenge(status: int, headers: Mapping[str, str]) -> bool:
 
 def _alias_check(alias: str, target: str) -> Check:
     """The alias resolves, and ``https://<alias>/v2/`` answers with a registry challenge."""
-    import socket
-    import ssl
-    import urllib.error
-    import urllib.request
-
     name = f"alias {alias}"
     host, _, port = alias.partition(":")
     try:
@@ -305,8 +300,6 @@ def _alias_check(alias: str, target: str) -> Check:
 
 
 def _fix_for(exc: TokenUnavailable) -> str:
-    from ..errors import CONFIG, DENIED, NETWORK
-
     return {
         NO_CREDENTIALS: "set AWS_PROFILE or keys, renew the session (aws sso login), or use a role",
         DENIED: "allow ecr:GetAuthorizationToken (and sts:AssumeRole for a role) in IAM",
@@ -383,7 +376,7 @@ def checks(environ: Mapping[str, str]) -> list[Check]:
         result += [_alias_check(alias, target) for alias, target in loaded.aliases]
         deadline = timeout_from(environ.get(TIMEOUT_ENV))
         for host in hosts:
-            found, skew = _registry_checks(host, loaded, deadline)
+            found, skew = _registry_checks(host, loaded, deadline, environ)
             result += found
             if skew is not None:
                 skews.append(skew)
@@ -408,7 +401,7 @@ def checks(environ: Mapping[str, str]) -> list[Check]:
 
 def run(argv: list[str], environ: Mapping[str, str], out: TextIO = sys.stdout) -> int:
     parser = argparse.ArgumentParser(
-        prog=f"{configure.PROGRAM} doctor",
+        prog=f"{PROGRAM} doctor",
         description="Check ecrpy's whole set-up and say how to fix each problem.",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")

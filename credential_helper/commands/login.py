@@ -19,11 +19,11 @@ import time
 from collections.abc import Mapping
 from typing import TextIO
 
-from .. import aliases, config, docker_config, protocol
+from .. import config, docker_config, ecr, protocol, tokens
 from ..errors import CONFIG, NO_CREDENTIALS, TokenUnavailable
-from ..registry import Registry
-from .configure import PROGRAM as HELPER
-from .whoami import _when
+from ..registry import Registry, route
+from .common import PROGRAM as HELPER
+from .common import when
 
 PROGRAM = f"{HELPER} login"
 NO_TERMINAL = (
@@ -61,11 +61,9 @@ def sso_profile(
     registry: Registry, settings: config.Settings, environ: Mapping[str, str]
 ) -> str | None:
     """The profile whose SSO session serves this registry, or None when it is no SSO profile."""
-    from .. import ecr
-
     name = settings.profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE")
     try:
-        scoped = ecr._session(settings.profile).get_scoped_config()
+        scoped = ecr.profile_config(settings.profile)
     except Exception:  # a profile that does not exist: the fetch already said so
         return None
     if any(key in scoped for key in ("sso_session", "sso_start_url")):
@@ -77,8 +75,8 @@ def _explain(exc: TokenUnavailable, registry: Registry, environ: Mapping[str, st
     """The failure, with the command that fixes an SSO session that is missing or has expired."""
     if exc.kind in (CONFIG, NO_CREDENTIALS):
         try:
-            settings = config.settings_for(config.load(environ), registry)
-        except config.ConfigError:
+            settings = tokens.settings_for(environ, registry)
+        except TokenUnavailable:
             return str(exc)
         profile = sso_profile(registry, settings, environ)
         if profile is not None:
@@ -110,19 +108,15 @@ def run(
             f"e.g. {PROGRAM} 123456789012.dkr.ecr.us-east-1.amazonaws.com\n"
         )
         return 1
-    from ..cache import from_environ
-    from ..identity import current
-    from ..tokens import Resolver, configured_fetch
-
     # No deadline: a person is typing an MFA code. One Resolver: a role assumed once (and its
     # MFA code asked once) serves every registry that uses it.
-    resolver = Resolver(from_environ(environ), current(environ), configured_fetch(environ))
+    resolver = tokens.resolver(environ, timed=False)
     failed = 0
     for reference in references:
         shown = protocol.authority(reference)
         try:
-            registry = aliases.registry_for(reference, environ)
-        except config.ConfigError as exc:
+            registry = route(reference, environ).registry
+        except TokenUnavailable as exc:  # a broken settings file
             out.write(f"✗ {shown}: {exc}\n")
             failed += 1
             continue
@@ -137,7 +131,5 @@ def run(
             failed += 1
             continue
         left = (entry.expires_at - time.time()) / 3600
-        out.write(
-            f"✔ {shown}: token cached, valid until {_when(entry.expires_at)} ({left:.0f} h)\n"
-        )
+        out.write(f"✔ {shown}: token cached, valid until {when(entry.expires_at)} ({left:.0f} h)\n")
     return 1 if failed else 0
