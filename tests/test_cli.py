@@ -15,6 +15,7 @@ import pytest
 from credential_helper import __version__
 from fakeaws.server import FakeAWS, Fault
 from tests.conftest import ACCESS_KEY, REGISTRY, SECRET_KEY, Helper, cache_dir
+from tests.startup import ECR_GET, FORBIDDEN, ecrpy_modules
 
 PASSWORD = "123456789012-auth-token"  # what the fake ECR hands out for account 123456789012
 NOT_FOUND = "credentials not found in native keychain\n"
@@ -230,20 +231,19 @@ def test_warm_get_imports_no_aws_sdk_and_opens_no_socket(
     helper: Helper, env: dict[str, str], fake: FakeAWS
 ) -> None:
     helper.get(REGISTRY, env)  # warm the cache
-    probe = """
+    probe = f"""
 import sys
 events = []
 sys.addaudithook(lambda event, args: events.append(event) if event.startswith("socket.") else None)
 at_start = set(sys.modules)  # what the interpreter and this venv's site loaded: not ecrpy's doing
 from credential_helper.cli import main
 code = main(["get"])
-heavy = sorted(m for m in set(sys.modules) - at_start if m.split(".")[0] in
-               ("urllib3", "socket", "ssl", "typing", "re", "json", "logging", "hashlib",
-                "threading", "signal", "cachetools"))
+heavy = sorted(m for m in set(sys.modules) - at_start if m.split(".")[0] in {FORBIDDEN!r})
 heavy += sorted(m for m in sys.modules if m in ("credential_helper.deadline",
                                                 "credential_helper.ecr", "credential_helper.config"))
 heavy += sorted(m for m in sys.modules if m.split(".")[0] in ("botocore", "boto3"))
-sys.stderr.write("\\nPROBE " + repr((code, heavy, events)) + "\\n")
+ecrpy = sorted(m for m in sys.modules if m.split(".")[0] == "credential_helper")
+sys.stderr.write("\\nPROBE " + repr((code, heavy, events, ecrpy)) + "\\n")
 """
     result = subprocess.run(
         [sys.executable, "-c", probe],
@@ -253,9 +253,10 @@ sys.stderr.write("\\nPROBE " + repr((code, heavy, events)) + "\\n")
         check=False,
     )
     report = result.stderr.decode().rsplit("PROBE ", 1)[-1]
-    code, heavy, events = eval(report)
+    code, heavy, events, ecrpy = eval(report)
     assert code == 0 and json.loads(result.stdout)["Secret"] == PASSWORD
     assert heavy == [] and events == []
+    assert ecrpy_modules(ecrpy) == [] and set(ECR_GET) <= set(ecrpy)
     assert fake.count("GetAuthorizationToken") == 1
 
 
