@@ -302,9 +302,18 @@ def run(argv: list[str], environ: "Mapping[str, str]") -> int:
 
 
 def _tool(argv: list[str], environ: "Mapping[str, str]") -> int:
-    """Run one of the tools around the helper (``commands/``), imported only when asked for."""
+    """Run one of the tools around the helper (``commands/``), imported only when asked for.
+
+    A tool writes for a person, on any console: a character the console's encoding lacks (a
+    path or a message on a cp1252 Windows pipe) is printed as ``?``, never a crash."""
+    import contextlib
     import importlib
 
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):  # closed or detached: nobody reads
+                reconfigure(errors="replace")
     try:
         module = importlib.import_module(f".commands.{TOOLS[argv[0]]}", __package__)
         code: int = module.run(argv[1:], environ)
@@ -325,8 +334,11 @@ def crash(exc: BaseException, where: str) -> str:
     import traceback
 
     frames = "".join(traceback.format_tb(exc.__traceback__))
-    log.error("internal error %s:\n%s", type(exc).__name__, frames)
-    details = log.path() or "the log (set ECRPY_LOG_LEVEL=debug)"
+    try:
+        log.error("internal error %s:\n%s", type(exc).__name__, frames)
+        details = log.path() or "the log (set ECRPY_LOG_LEVEL=debug)"
+    except Exception:  # the log is what broke (a platform without an API it uses): say so, still
+        details = "no log (it could not be written)"
     return f"ecrpy: internal error ({type(exc).__name__}) in {where}; details in {details}"
 
 
@@ -335,7 +347,12 @@ def main(argv: "list[str] | None" = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     from .cache import default_dir
 
-    log.configure(default_dir(environ), environ.get(log.LEVEL_ENV))
+    # No log rather than a traceback: run still answers. (Not contextlib.suppress: an import
+    # every warm get would pay.)
+    try:  # noqa: SIM105
+        log.configure(default_dir(environ), environ.get(log.LEVEL_ENV))
+    except Exception:  # noqa: S110
+        pass
     try:
         code = run(args or [""], environ)
         sys.stdout.flush()

@@ -15,7 +15,7 @@ from typing import TextIO
 from .. import config, docker_config, protocol, registry
 from ..errors import TokenUnavailable
 from . import configure_store
-from .common import PROGRAM, ask, diff, not_ecr, path_warning
+from .common import PROGRAM, ask, diff, marks, not_ecr, path_warning
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -136,7 +136,7 @@ def run(
             scrubbed = docker_config.without_ecr_auths(document, hosts) if not args.remove else None
             previous = docker_config.render(scrubbed) if scrubbed is not None else old_text
             backup = docker_config.write(path, new_text, previous, mode)
-            out.writelines(f"✔ {change}\n" for change in changes)
+            out.writelines(f"{marks(out)[True]} {change}\n" for change in changes)
             note = ", without ECR passwords" if scrubbed is not None else ""
             kept = f" (previous version{note}: {backup})" if backup else ""
             out.write(f"Wrote {path}{kept}\n")

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from .. import config, docker_config, fallback, identity, login_store, safefile, store_setup
-from .common import ask, diff, path_warning
+from .common import ask, diff, marks, path_warning
 
 UNDO_FILE = "configure-store.json"
 
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, stdin
     except (OSError, docker_config.DockerConfigError) as exc:
         out.write(f"ecrpy: {exc}\n")
         return 1
-    out.writelines(f"✔ {change}\n" for change in changes)
+    out.writelines(f"{marks(out)[True]} {change}\n" for change in changes)
     kept = f" (previous version: {backup})" if backup else ""
     out.write(f"Wrote {path}{kept}\n")
     if not args.remove:

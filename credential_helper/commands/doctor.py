@@ -38,7 +38,7 @@ from .. import (
 from ..deadline import TIMEOUT_ENV, Deadline, timeout_from
 from ..errors import CONFIG, DENIED, NETWORK, NO_CREDENTIALS, TokenUnavailable, redact
 from ..protocol import HelperError
-from .common import PROGRAM, path_fix
+from .common import PROGRAM, marks, path_fix
 
 SKEW_LIMIT = 300.0  # AWS refuses signatures more than 15 minutes off; warn well before
 
@@ -55,9 +55,6 @@ class Check(NamedTuple):
     @property
     def status(self) -> str:
         return {True: "ok", False: "problem", None: "not made"}[self.ok]
-
-
-MARKS = {True: "✔", False: "✗", None: "–"}  # noqa: RUF001 (an en dash: "not made")
 
 
 def _helper_on_path(environ: Mapping[str, str]) -> Check:
@@ -333,6 +330,8 @@ def _cache_dir(environ: Mapping[str, str]) -> Check:
             f"{directory} is not a plain directory",
             f"rm {directory} (ecrpy recreates it)",
         )
+    if sys.platform == "win32":  # no owner or mode bits: the directory's ACL is Windows' own
+        return Check("token cache", True, directory)
     if info.st_uid != os.geteuid():
         return Check(
             "token cache",
@@ -417,8 +416,9 @@ def run(argv: list[str], environ: Mapping[str, str], out: TextIO = sys.stdout) -
         out.write(json.dumps(payload, indent=2) + "\n")
     else:
         out.write(f"ecrpy {__version__} doctor\n")
+        mark = marks(out)
         for check in found:
-            out.write(f"{MARKS[check.ok]} {check.name}: {check.detail}\n")
+            out.write(f"{mark[check.ok]} {check.name}: {check.detail}\n")
             if check.ok is False and check.fix:
                 out.write(f"    fix: {check.fix}\n")
     return 0 if ok else 1

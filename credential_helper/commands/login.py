@@ -23,9 +23,10 @@ from .. import config, docker_config, ecr, protocol, tokens
 from ..errors import CONFIG, NO_CREDENTIALS, TokenUnavailable
 from ..registry import Registry, route
 from .common import PROGRAM as HELPER
-from .common import when
+from .common import marks, when
 
 PROGRAM = f"{HELPER} login"
+NOT_ECR = "not an Amazon ECR registry nor an alias in ecrpy's settings"
 NO_TERMINAL = (
     "ecrpy: login needs a terminal (it may ask for an MFA code); in scripts, "
     "the export command or Docker's own get fetch tokens without one"
@@ -111,25 +112,29 @@ def run(
     # No deadline: a person is typing an MFA code. One Resolver: a role assumed once (and its
     # MFA code asked once) serves every registry that uses it.
     resolver = tokens.resolver(environ, timed=False)
-    failed = 0
+    failed, ok, bad = 0, marks(out)[True], marks(out)[False]
     for reference in references:
         shown = protocol.authority(reference)
         try:
             registry = route(reference, environ).registry
         except TokenUnavailable as exc:  # a broken settings file
-            out.write(f"✗ {shown}: {exc}\n")
+            out.write(f"{bad} {shown}: {exc}\n")
             failed += 1
             continue
         if registry is None:
-            out.write(f"✗ {shown}: not an Amazon ECR registry nor an alias in ecrpy's settings\n")
+            out.write(
+                f"{bad} {shown}: not an Amazon ECR registry nor an alias in ecrpy's settings\n"
+            )
             failed += 1
             continue
         try:
             entry = resolver.get(registry)
         except TokenUnavailable as exc:
-            out.write(f"✗ {shown}: {_explain(exc, registry, environ)}\n")
+            out.write(f"{bad} {shown}: {_explain(exc, registry, environ)}\n")
             failed += 1
             continue
         left = (entry.expires_at - time.time()) / 3600
-        out.write(f"✔ {shown}: token cached, valid until {when(entry.expires_at)} ({left:.0f} h)\n")
+        out.write(
+            f"{ok} {shown}: token cached, valid until {when(entry.expires_at)} ({left:.0f} h)\n"
+        )
     return 1 if failed else 0

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from .. import cache, config, ecr, identity, protocol, registry, tokens
 from ..errors import TokenUnavailable
-from .common import not_ecr, when
+from .common import marks, not_ecr, when
 
 
 def _line(out: TextIO, label: str, text: str) -> None:
@@ -95,19 +95,20 @@ def _cached(out: TextIO, environ: Mapping[str, str], reg: registry.Registry, fp:
 
 
 def _check(out: TextIO, reg: registry.Registry, settings: config.Settings) -> int:
+    ok, bad = marks(out)[True], marks(out)[False]
     try:
         caller = ecr.caller(reg, settings, ecr.credentials_for(reg, settings))
         _line(out, "caller", f"{caller['Arn']} (account {caller['Account']})")
     except TokenUnavailable as exc:
-        _line(out, "caller", f"✗ {exc}")
+        _line(out, "caller", f"{bad} {exc}")
         return 1
     except Exception as exc:
-        _line(out, "caller", f"✗ {ecr.explain(exc, reg)[0]}")
+        _line(out, "caller", f"{bad} {ecr.explain(exc, reg)[0]}")
         return 1
     try:
         token = ecr.fetch(reg, settings)
     except TokenUnavailable as exc:
-        _line(out, "token", f"✗ {exc}")
+        _line(out, "token", f"{bad} {exc}")
         return 1
-    _line(out, "token", f"✔ ECR hands out a token, valid until {when(token.expires_at)}")
+    _line(out, "token", f"{ok} ECR hands out a token, valid until {when(token.expires_at)}")
     return 0
