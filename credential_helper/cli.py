@@ -158,23 +158,22 @@ def cmd_get(environ: "Mapping[str, str]") -> str:
     if entry is not None:
         log.hit(key, identity)
     else:
-        entry = _refresh(cache, identity, registry, environ)
+        entry = _refresh(identity, registry, environ)
     echoed = protocol.without_userinfo(url)  # never hand back a password the client sent
     return protocol.encode_credentials(protocol.Credentials(echoed, entry.username, entry.password))
 
 
-def _refresh(
-    cache: "TokenCache | None", identity: str, registry: "Registry", environ: "Mapping[str, str]"
-) -> "Entry":
-    """The cold path: under the deadline, with the Docker config's other registries (fan-out)."""
+def _refresh(identity: str, registry: "Registry", environ: "Mapping[str, str]") -> "Entry":
+    """The cold path: under the deadline, with the Docker config's other registries (fan-out),
+    for the identity the warm path looked up (its cache is the one ``tokens.resolver`` opens)."""
     from .errors import TokenUnavailable
     from .tokens import anonymous, resolver
 
-    tokens = resolver(
+    source = resolver(
         environ, fingerprint=identity, companions=lambda: _companions(environ, registry)
     )
     try:
-        return tokens.get(registry)
+        return source.get(registry)
     except TokenUnavailable as exc:
         if anonymous(registry, exc):
             raise HelperError(protocol.NOT_FOUND) from None  # anonymous public pulls keep working
