@@ -165,9 +165,10 @@ def cmd_get(environ: "Mapping[str, str]") -> str:
 
 def _refresh(identity: str, registry: "Registry", environ: "Mapping[str, str]") -> "Entry":
     """The cold path: under the deadline, with the Docker config's other registries (fan-out),
-    for the identity the warm path looked up (its cache is the one ``tokens.resolver`` opens)."""
+    for the identity the warm path looked up (its cache is the one ``access.resolver`` opens)."""
+    from .access import resolver
     from .errors import TokenUnavailable
-    from .tokens import anonymous, resolver
+    from .tokens import anonymous
 
     source = resolver(
         environ, fingerprint=identity, companions=lambda: _companions(environ, registry)

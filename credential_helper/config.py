@@ -34,7 +34,6 @@ new identity.
 
 from __future__ import annotations
 
-import fnmatch
 import sys
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -272,6 +271,8 @@ def _line_of(text: str, key: str, after: str | None = None) -> int:
 
 def settings_for(config: Config, registry: Registry) -> Settings:
     """The settings of the most specific entry that matches this registry."""
+    import fnmatch  # only here: a credsStore request reads [store] and never matches a registry
+
     best: Entry | None = None
     for entry in config.entries:
         if entry.kind == EXACT:

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from credential_helper import cli, tokens
+from credential_helper import access, cli
 from fakeaws.server import FakeAWS
 from tests.conftest import REGISTRY, Helper, cache_dir
 
@@ -125,7 +125,7 @@ def test_only_a_real_ecr_hostname_ever_leads_to_an_aws_call(
 
         return record
 
-    monkeypatch.setattr(tokens, "configured_fetch", fetch)
+    monkeypatch.setattr(access, "configured_fetch", fetch)
     monkeypatch.setattr(cli, "read_stdin", lambda: stdin.encode("utf-8", "surrogatepass")[:65536])
     monkeypatch.setattr("sys.stdout", io.StringIO())
     monkeypatch.setattr("sys.stderr", io.StringIO())

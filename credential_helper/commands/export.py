@@ -35,10 +35,10 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from .. import docker_config, protocol
+from ..access import resolver
 from ..cache import Entry
 from ..errors import TokenUnavailable, redact
 from ..registry import Registry, route
-from ..tokens import resolver
 from .common import PROGRAM as HELPER
 from .common import not_ecr_reason
 

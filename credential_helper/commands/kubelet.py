@@ -51,7 +51,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from .. import config, ecr, log, protocol, tokens
+from .. import access, config, ecr, log, protocol, tokens
 from ..cache import Entry, default_dir
 from ..cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, crash, read_stdin
 from ..config import Settings
@@ -309,7 +309,7 @@ def _settings(registry: Registry, environ: Mapping[str, str]) -> Settings:
     what cloud-provider-aws's ``ecr-credential-provider`` reads for the same purpose: the role
     that service accounts without the annotation assume with their token.
     """
-    settings = tokens.settings_for(environ, registry)
+    settings = access.settings_for(environ, registry)
     node_role = environ.get(ROLE_ENV, "").strip()
     if settings.role_arn or not node_role:
         return settings
@@ -357,14 +357,14 @@ def serve(request: Request, environ: Mapping[str, str], now: float) -> dict[str,
         role, settings = _role(request, registry, environ)
     if role and settings is not None:
         account = service_account(request.token)
-        source = tokens.resolver(
+        source = access.resolver(
             environ,
             timed=False,  # the whole request is under the kubelet's deadline (run)
             fingerprint=sa_identity(environ, role, account, request.annotations),
             fetch=web_identity_fetch(settings, role, request.token, account),
         )
     else:
-        source = tokens.resolver(environ, timed=False)
+        source = access.resolver(environ, timed=False)
     try:
         entry = source.get(registry)
     except TokenUnavailable as exc:

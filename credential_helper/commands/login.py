@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping
 from typing import TextIO
 
-from .. import config, docker_config, ecr, protocol, tokens
+from .. import access, config, docker_config, ecr, protocol
 from ..errors import CONFIG, NO_CREDENTIALS, TokenUnavailable
 from ..registry import Registry, route
 from .common import PROGRAM as HELPER
@@ -76,7 +76,7 @@ def _explain(exc: TokenUnavailable, registry: Registry, environ: Mapping[str, st
     """The failure, with the command that fixes an SSO session that is missing or has expired."""
     if exc.kind in (CONFIG, NO_CREDENTIALS):
         try:
-            settings = tokens.settings_for(environ, registry)
+            settings = access.settings_for(environ, registry)
         except TokenUnavailable:
             return str(exc)
         profile = sso_profile(registry, settings, environ)
@@ -111,7 +111,7 @@ def run(
         return 1
     # No deadline: a person is typing an MFA code. One Resolver: a role assumed once (and its
     # MFA code asked once) serves every registry that uses it.
-    resolver = tokens.resolver(environ, timed=False)
+    resolver = access.resolver(environ, timed=False)
     failed, ok, bad = 0, marks(out)[True], marks(out)[False]
     for reference in references:
         shown = protocol.authority(reference)

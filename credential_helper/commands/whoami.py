@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import TextIO
 
-from .. import cache, config, ecr, identity, protocol, registry, tokens
+from .. import access, cache, config, ecr, identity, protocol, registry, tokens
 from ..errors import TokenUnavailable
 from .common import marks, not_ecr, when
 
@@ -47,7 +47,7 @@ def run(argv: list[str], environ: Mapping[str, str], out: TextIO = sys.stdout) -
         if reg is None:
             out.write(not_ecr(protocol.authority(args.registry) or "''") + "\n")
             return 1
-        settings = tokens.settings_for(environ, reg)
+        settings = access.settings_for(environ, reg)
     except TokenUnavailable as exc:  # a broken settings file
         out.write(f"ecrpy: {exc}\n")
         return 1
