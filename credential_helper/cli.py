@@ -350,9 +350,9 @@ def _log_crash(exc: BaseException) -> None:
 def main(argv: "list[str] | None" = None) -> int:
     environ = os.environ
     args = sys.argv[1:] if argv is None else argv
-    from .cache import default_dir
+    from .paths import cache_dir
 
-    log.configure(default_dir(environ), environ.get(log.LEVEL_ENV))
+    log.configure(cache_dir(environ), environ.get(log.LEVEL_ENV))
     try:
         code = run(args or [""], environ)
         sys.stdout.flush()

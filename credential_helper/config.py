@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from . import safefile
-from .identity import config_path
+from .paths import settings_file
 from .registry import Registry, is_region, parse, region_partition
 
 KEYS = ("profile", "role_arn", "external_id", "role_session_name", "duration_seconds", "region")
@@ -85,7 +85,7 @@ class Config(NamedTuple):
 
 def load(environ: Mapping[str, str]) -> Config:
     """The settings in force; an empty Config when the file does not exist."""
-    path = config_path(environ)
+    path = settings_file(environ)
     try:
         raw = safefile.read(path, follow=True)  # a FIFO there is never waited on
     except OSError as exc:

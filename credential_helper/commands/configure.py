@@ -15,7 +15,7 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-from .. import aliases, config, docker_config, protocol, registry
+from .. import aliases, config, docker_config, paths, protocol, registry
 from . import not_ecr
 
 PROGRAM = "docker-credential-ecrpy"
@@ -153,7 +153,7 @@ def run(
     hosts = _wanted(args, environ, out)
     if hosts is None:
         return 1
-    path = docker_config.path_for(environ)
+    path = paths.docker_config(environ)
     try:
         old_text, mode = docker_config.read(path)
         document = docker_config.parse(old_text or "", path)

@@ -205,12 +205,12 @@ def _check_name(name: str, what: str, label: bool = False) -> None:
 
 
 def _write(path: str, text: str) -> None:
-    from ..docker_config import replace_file
+    from ..safefile import write_atomic
 
     if os.path.lexists(path) and not os.path.isfile(path):
         raise ExportError(f"--output {path} is not a regular file; ecrpy will not replace it")
     try:
-        replace_file(path, text, 0o600)
+        write_atomic(path, text.encode("utf-8"), 0o600)
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror}") from None
 

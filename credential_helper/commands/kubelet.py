@@ -275,7 +275,8 @@ def sa_identity(
     Never the token: it is minted per pod and per pull, and keying on it would make every pull a
     cold one. The pod's name and uid stay out too, so every pod of the account shares the token.
     """
-    from ..identity import aws_files, config_path, fingerprint, identity_env, read_file
+    from ..identity import fingerprint, identity_env, read_file
+    from ..paths import aws_files, settings_file
 
     extra = [
         ("kubelet:role", role),
@@ -285,9 +286,9 @@ def sa_identity(
         ("kubelet:uid", account.uid),
     ]
     extra += [(f"kubelet:annotation:{k}", v) for k, v in sorted(annotations.items())]
-    paths = (*aws_files(environ), config_path(environ))
+    files = (*aws_files(environ), settings_file(environ))
     return fingerprint(
-        (*identity_env(environ), *extra), [(path, read_file(path)) for path in paths]
+        (*identity_env(environ), *extra), [(path, read_file(path)) for path in files]
     )
 
 
@@ -460,9 +461,9 @@ def run(argv: list[str], environ: Mapping[str, str]) -> int:
     """
     import io
 
-    from ..cache import default_dir
+    from ..paths import cache_dir
 
-    log.configure(default_dir(environ), environ.get(log.LEVEL_ENV))
+    log.configure(cache_dir(environ), environ.get(log.LEVEL_ENV))
     stderr, held = sys.stderr, io.StringIO()
     sys.stderr = held
     try:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-from .. import aliases, cache, config, identity, protocol, registry, tokens
+from .. import aliases, cache, config, identity, paths, protocol, registry, tokens
 from ..errors import TokenUnavailable
 from . import not_ecr
 
@@ -59,8 +59,8 @@ def run(argv: list[str], environ: Mapping[str, str], out: TextIO = sys.stdout) -
     _line(out, "registry", describe(reg, settings))
     named = protocol.authority(args.registry)
     if registry.parse(protocol.hostname(args.registry)) is None:
-        _line(out, "alias", f"{named}, from [aliases] in {identity.config_path(environ)}")
-    _line(out, "settings", settings.source or f"none matched in {identity.config_path(environ)}")
+        _line(out, "alias", f"{named}, from [aliases] in {paths.settings_file(environ)}")
+    _line(out, "settings", settings.source or f"none matched in {paths.settings_file(environ)}")
     base = settings.profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE")
     if settings.profile:
         _line(out, "profile", f"{settings.profile} (from ecrpy's settings)")
@@ -86,7 +86,7 @@ def run(argv: list[str], environ: Mapping[str, str], out: TextIO = sys.stdout) -
 
 
 def _cached(out: TextIO, environ: Mapping[str, str], reg: registry.Registry, fp: str) -> None:
-    directory = cache.default_dir(environ)
+    directory = paths.cache_dir(environ)
     if directory is None or cache.disabled(environ):
         _line(out, "cache", "disabled")
         return
