@@ -76,10 +76,12 @@ def identity_env(environ: "Mapping[str, str]") -> tuple[tuple[str, str], ...]:
 def read_file(path: str) -> "bytes | None":
     """A file's bytes, or None when it cannot be read (missing counts as a state, too).
 
-    A FIFO, socket or device there counts as missing, and is never waited on (safefile).
+    A FIFO, socket or device there counts as missing, and is never waited on (safefile). The
+    null device reads as empty, as botocore reads it (``AWS_CONFIG_FILE=/dev/null`` is the usual
+    way to say "no AWS files").
     """
     try:
-        return safefile.read(path, follow=True)
+        return safefile.read(path, follow=True, null=True)
     except OSError:
         return None
 
@@ -118,11 +120,12 @@ def planted_aws_file(environ: "Mapping[str, str]") -> "str | None":
     """The AWS config or credentials file that is there but is no regular file (a FIFO ...).
 
     The fingerprint counts such a file as missing, but botocore would open it with a plain
-    ``open()`` and wait on a FIFO forever: the cold path asks this first and refuses.
+    ``open()`` and wait on a FIFO forever: the cold path asks this first and refuses. The null
+    device is no such file: botocore reads it as empty, and so does the fingerprint.
     """
     for path in paths.aws_files(environ):
         try:
-            os.close(safefile.open_fd(path, follow=True))
+            os.close(safefile.open_fd(path, follow=True, null=True))
         except safefile.NotRegular:
             return path
         except OSError:

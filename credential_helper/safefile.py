@@ -52,6 +52,17 @@ class NotRegular(OSError):
         self.strerror = reason
 
 
+def _is_null(info: "os.stat_result") -> bool:
+    """The null device (``/dev/null``, or a link to it): the usual way to say "no such file"."""
+    if not stat.S_ISCHR(info.st_mode):
+        return False
+    try:
+        null = os.stat(os.devnull)
+    except OSError:
+        return False
+    return stat.S_ISCHR(null.st_mode) and info.st_rdev == null.st_rdev
+
+
 def open_fd(
     path: str,
     flags: int = os.O_RDONLY,
@@ -59,15 +70,17 @@ def open_fd(
     mine: bool = False,
     private: bool = False,
     follow: bool = False,
+    null: bool = False,
     mode: int = 0o600,
 ) -> int:
     """A descriptor of the regular file at ``path``, opened without blocking.
 
     ``mine``: it must also belong to this process's effective user (files in ecrpy's own
     directories); ``private``: and nobody else may read it. ``follow``: a symlink is followed
-    (else refused with ``ELOOP``). Raises :class:`NotRegular` for anything else (also for a
-    socket, or a FIFO opened for writing that nobody reads: ``ENXIO``), ``OSError`` as
-    ``os.open`` does (``FileNotFoundError`` for a missing file, ``ELOOP`` for a symlink).
+    (else refused with ``ELOOP``). ``null``: the null device is accepted (it reads as an empty
+    file). Raises :class:`NotRegular` for anything else (also for a socket, or a FIFO opened for
+    writing that nobody reads: ``ENXIO``), ``OSError`` as ``os.open`` does
+    (``FileNotFoundError`` for a missing file, ``ELOOP`` for a symlink).
     """
     try:
         fd = os.open(path, flags | _SAFE_FLAGS | (0 if follow else O_NOFOLLOW), mode)
@@ -82,6 +95,8 @@ def open_fd(
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
+            if null and _is_null(info):
+                return fd
             raise NotRegular(path, NOT_REGULAR)
         if (mine or private) and info.st_uid != os.geteuid():
             raise NotRegular(path, FOREIGN)
@@ -100,6 +115,7 @@ def read(
     mine: bool = False,
     private: bool = False,
     follow: bool = False,
+    null: bool = False,
 ) -> "bytes | None":
     """The bytes of the regular file at ``path`` (see :func:`open_fd`); None when there is none.
 
@@ -108,7 +124,7 @@ def read(
     caller can tell a file that is too large.
     """
     try:
-        fd = open_fd(path, mine=mine, private=private, follow=follow)
+        fd = open_fd(path, mine=mine, private=private, follow=follow, null=null)
     except FileNotFoundError:
         return None
     try:

@@ -219,3 +219,17 @@ def test_private_dir_says_why_not(tmp_path: Path) -> None:
     fault = safefile.private_dir(str(tmp_path / "file" / "sub"), create=True)
     assert fault is not None and fault.kind == safefile.FAILED
     assert fault.reason.startswith(f"cannot create {tmp_path / 'file' / 'sub'}: ")
+
+
+# -- the null device -----------------------------------------------------------------------------
+
+
+def test_the_null_device_reads_as_empty_only_when_asked(tmp_path: Path) -> None:
+    assert safefile.read(os.devnull, follow=True, null=True) == b""
+    with pytest.raises(safefile.NotRegular):
+        safefile.read(os.devnull, follow=True)
+    with pytest.raises(safefile.NotRegular):
+        safefile.read("/dev/zero", follow=True, null=True)  # a device that never ends
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(safefile.NotRegular):
+        safefile.read(str(tmp_path / "fifo"), follow=True, null=True)
