@@ -38,9 +38,10 @@ def lookup(url: str, environ: "Mapping[str, str]") -> "Registry | None":
 
     Reads and parses the settings file; raises ``config.ConfigError`` when it is broken.
     """
-    from .identity import config_path, read_file
+    from .identity import read_file
+    from .paths import settings_file
 
-    raw = read_file(config_path(environ))
+    raw = read_file(settings_file(environ))
     if raw is None or (b"aliases" not in raw and b"\\" not in raw):
         # No [aliases] table can be in these bytes (a backslash could spell the name in a
         # quoted key), so no TOML parse: it costs more than a whole warm get, and every request

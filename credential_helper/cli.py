@@ -345,12 +345,12 @@ def crash(exc: BaseException, where: str) -> str:
 def main(argv: "list[str] | None" = None) -> int:
     environ = os.environ
     args = sys.argv[1:] if argv is None else argv
-    from .cache import default_dir
+    from .paths import cache_dir
 
     # No log rather than a traceback: run still answers. (Not contextlib.suppress: an import
     # every warm get would pay.)
     try:  # noqa: SIM105
-        log.configure(default_dir(environ), environ.get(log.LEVEL_ENV))
+        log.configure(cache_dir(environ), environ.get(log.LEVEL_ENV))
     except Exception:  # noqa: S110
         pass
     try:

@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 
 from . import safefile
 from .errors import CONFIG, TokenUnavailable
-from .identity import config_path
+from .paths import settings_file
 from .protocol import authority
 from .registry import Registry, is_region, parse, region_partition
 
@@ -94,7 +94,7 @@ class Config(NamedTuple):
 
 def load(environ: Mapping[str, str]) -> Config:
     """The settings in force; an empty Config when the file does not exist."""
-    path = config_path(environ)
+    path = settings_file(environ)
     try:
         raw = safefile.read(path, follow=True)  # a FIFO there is never waited on
     except OSError as exc:

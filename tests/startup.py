@@ -18,6 +18,7 @@ ECR_GET = (
     "credential_helper.jsonlite",
     "credential_helper.protocol",
     "credential_helper.safefile",
+    "credential_helper.paths",
     "credential_helper.cache",
     "credential_helper.registry",
     "credential_helper.regions",

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-from .. import config, docker_config, protocol, registry
+from .. import config, docker_config, paths, protocol, registry
 from ..errors import TokenUnavailable
 from . import configure_store
 from .common import PROGRAM, ask, diff, marks, not_ecr, path_warning
@@ -108,7 +108,7 @@ def run(
     hosts = _wanted(args, environ, out)
     if hosts is None:
         return 1
-    path = docker_config.path_for(environ)
+    path = paths.docker_config(environ)
     try:
         old_text, mode = docker_config.read(path)
         document = docker_config.parse(old_text or "", path)

@@ -15,15 +15,12 @@ import os
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from .. import config, docker_config, fallback, identity, login_store, safefile, store_setup
+from .. import config, docker_config, fallback, identity, paths, safefile, store_setup
 from .common import ask, diff, marks, path_warning
-
-UNDO_FILE = "configure-store.json"
 
 
 def _undo_path(environ: Mapping[str, str]) -> str | None:
-    store = login_store.default_path(environ)
-    return os.path.join(os.path.dirname(store), UNDO_FILE) if store else None
+    return paths.undo_record(environ)
 
 
 def _undo_records(path: str | None) -> dict[str, Any]:
@@ -42,7 +39,7 @@ def _save_undo(path: str | None, records: Mapping[str, Any]) -> None:
         return
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     text = json.dumps({"version": store_setup.UNDO_VERSION, "configs": records}, indent=2)
-    docker_config._atomic(path, text + "\n", 0o600)
+    safefile.write_atomic(path, (text + "\n").encode("utf-8"), 0o600)
 
 
 def _ask_drop(
@@ -62,8 +59,8 @@ def _ask_drop(
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, stdin: TextIO) -> int:
-    path = docker_config.path_for(environ)
-    settings_path = identity.config_path(environ)
+    path = paths.docker_config(environ)
+    settings_path = paths.settings_file(environ)
     undo_path = _undo_path(environ)
     try:
         old_text, mode = docker_config.read(path)
@@ -100,7 +97,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, stdin
             os.unlink(settings_path)  # it held only what --store added: no file, as before
         elif new_settings is not None:
             os.makedirs(os.path.dirname(settings_path), mode=0o700, exist_ok=True)
-            docker_config._atomic(settings_path, new_settings, 0o600)
+            safefile.write_atomic(settings_path, new_settings.encode("utf-8"), 0o600)
         scrubbed = docker_config.without_ecr_auths(document, docker_config.ecr_registries(document))
         previous = docker_config.render(scrubbed) if scrubbed is not None else old_text
         if new_text != (old_text or ""):

@@ -28,11 +28,11 @@ from .. import (
     docker_config,
     ecr,
     fallback,
-    identity,
     log,
-    login_store,
+    paths,
     protocol,
     registry,
+    safefile,
     store_mode,
 )
 from ..deadline import TIMEOUT_ENV, Deadline, timeout_from
@@ -71,7 +71,7 @@ def _helper_on_path(environ: Mapping[str, str]) -> Check:
 
 def _docker_config(environ: Mapping[str, str]) -> tuple[list[Check], list[str]]:
     """Checks of Docker's config.json, and the registries that use ecrpy."""
-    path = docker_config.path_for(environ)
+    path = paths.docker_config(environ)
     name = f"Docker config {path}"
     try:
         text, _ = docker_config.read(path)
@@ -133,7 +133,7 @@ def _docker_config(environ: Mapping[str, str]) -> tuple[list[Check], list[str]]:
 def _store_mode(environ: Mapping[str, str], loaded: config.Config) -> Check | None:
     """Who keeps the logins of registries that are not ECR, and whether it answers; None when
     ecrpy has no part in that (it is not the credsStore, and no fallback is named)."""
-    path = docker_config.path_for(environ)
+    path = paths.docker_config(environ)
     try:
         text, _ = docker_config.read(path)
         store = docker_config.parse(text or "", path).get("credsStore")
@@ -149,7 +149,7 @@ def _store_mode(environ: Mapping[str, str], loaded: config.Config) -> Check | No
     if loaded.fallback:
         keeper = f"fallback {fallback.program(loaded.fallback)}"
     else:
-        keeper = f"ecrpy's own store {login_store.default_path(environ)}"
+        keeper = f"ecrpy's own store {paths.login_store(environ)}"
     try:
         count = len(store_mode.other_logins(environ))
     except HelperError as exc:
@@ -163,7 +163,7 @@ def _store_mode(environ: Mapping[str, str], loaded: config.Config) -> Check | No
 
 
 def _settings_file(environ: Mapping[str, str]) -> tuple[Check, config.Config | None]:
-    path = identity.config_path(environ)
+    path = paths.settings_file(environ)
     try:
         loaded = config.load(environ)
     except config.ConfigError as exc:
@@ -306,7 +306,7 @@ def _fix_for(exc: TokenUnavailable) -> str:
 
 
 def _cache_dir(environ: Mapping[str, str]) -> Check:
-    directory = cache.default_dir(environ)
+    directory = paths.cache_dir(environ)
     if cache.disabled(environ):
         return Check("token cache", True, "disabled by AWS_ECR_DISABLE_CACHE: a fetch per get")
     if directory is None:
@@ -316,34 +316,20 @@ def _cache_dir(environ: Mapping[str, str]) -> Check:
             "no HOME: tokens are fetched on every get",
             "set HOME or AWS_ECR_CACHE_DIR",
         )
-    try:
-        info = os.lstat(directory)
-    except FileNotFoundError:
+    fault = safefile.private_dir(directory, closed=0o077)
+    if fault is None:
+        mode = stat.S_IMODE(os.lstat(directory).st_mode)
+        return Check("token cache", True, f"{directory} (mode {mode:04o}, yours)")
+    fix = {
+        safefile.MISSING: None,
+        safefile.FAILED: "fix its permissions",
+        safefile.NOT_DIR: f"rm {directory} (ecrpy recreates it)",
+        safefile.NOT_MINE: f"rm -r {directory} (ecrpy recreates it as yours)",
+        safefile.OPEN: f"chmod 700 {directory}",
+    }[fault.kind]
+    if fix is None:
         return Check("token cache", True, f"{directory} (created on the first get)")
-    except OSError as exc:
-        return Check("token cache", False, f"{directory}: {exc.strerror}", "fix its permissions")
-    mode = stat.S_IMODE(info.st_mode)
-    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
-        return Check(
-            "token cache",
-            False,
-            f"{directory} is not a plain directory",
-            f"rm {directory} (ecrpy recreates it)",
-        )
-    if sys.platform == "win32":  # no owner or mode bits: the directory's ACL is Windows' own
-        return Check("token cache", True, directory)
-    if info.st_uid != os.geteuid():
-        return Check(
-            "token cache",
-            False,
-            f"{directory} belongs to uid {info.st_uid}",
-            f"rm -r {directory} (ecrpy recreates it as yours)",
-        )
-    if mode & 0o077:
-        return Check(
-            "token cache", False, f"{directory} has mode {mode:04o}", f"chmod 700 {directory}"
-        )
-    return Check("token cache", True, f"{directory} (mode {mode:04o}, yours)")
+    return Check("token cache", False, fault.reason, fix)
 
 
 def _clock(skews: list[float]) -> Check:

@@ -34,7 +34,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from .. import docker_config, protocol
+from .. import protocol, safefile
 from ..access import resolver
 from ..cache import Entry
 from ..errors import TokenUnavailable, redact
@@ -194,7 +194,7 @@ def _write(path: str, text: str) -> None:
     if os.path.lexists(path) and not os.path.isfile(path):
         raise ExportError(f"--output {path} is not a regular file; ecrpy will not replace it")
     try:
-        docker_config.replace_file(path, text, 0o600)
+        safefile.write_atomic(path, text.encode("utf-8"), 0o600)
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror}") from None
 

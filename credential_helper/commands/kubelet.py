@@ -52,13 +52,14 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from .. import access, config, ecr, log, protocol, tokens
-from ..cache import Entry, default_dir
+from ..cache import Entry
 from ..cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, crash, read_stdin
 from ..config import Settings
 from ..deadline import Deadline
 from ..ecr import Token
 from ..errors import TokenUnavailable, redact
-from ..identity import aws_files, config_path, fingerprint, identity_env, read_file
+from ..identity import fingerprint, identity_env, read_file
+from ..paths import aws_files, cache_dir, settings_file
 from ..protocol import HelperError
 from ..registry import Registry, route
 from ..tokens import Fetch
@@ -283,9 +284,9 @@ def sa_identity(
         ("kubelet:uid", account.uid),
     ]
     extra += [(f"kubelet:annotation:{k}", v) for k, v in sorted(annotations.items())]
-    paths = (*aws_files(environ), config_path(environ))
+    files = (*aws_files(environ), settings_file(environ))
     return fingerprint(
-        (*identity_env(environ), *extra), [(path, read_file(path)) for path in paths]
+        (*identity_env(environ), *extra), [(path, read_file(path)) for path in files]
     )
 
 
@@ -417,7 +418,7 @@ def run(argv: list[str], environ: Mapping[str, str]) -> int:
     request is served and written only after a success, when the kubelet ignores stderr: on a
     failure the kubelet logs our stderr, and it must be the one line that says why.
     """
-    log.configure(default_dir(environ), environ.get(log.LEVEL_ENV))
+    log.configure(cache_dir(environ), environ.get(log.LEVEL_ENV))
     stderr, held = sys.stderr, io.StringIO()
     sys.stderr = held
     try:

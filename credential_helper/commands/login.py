@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping
 from typing import TextIO
 
-from .. import access, config, docker_config, ecr, protocol
+from .. import access, config, docker_config, ecr, paths, protocol
 from ..errors import CONFIG, NO_CREDENTIALS, TokenUnavailable
 from ..registry import Registry, route
 from .common import PROGRAM as HELPER
@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def configured(environ: Mapping[str, str]) -> list[str]:
     """The registries (and aliases) that Docker's ``credHelpers`` send to ecrpy."""
-    path = docker_config.path_for(environ)
+    path = paths.docker_config(environ)
     text, _ = docker_config.read(path)
     document = docker_config.parse(text or "", path)
     helpers = docker_config.section(document, "credHelpers")
@@ -105,7 +105,7 @@ def run(
         return 1
     if not references:
         out.write(
-            f"ecrpy: no registry uses ecrpy in {docker_config.path_for(environ)}: name one, "
+            f"ecrpy: no registry uses ecrpy in {paths.docker_config(environ)}: name one, "
             f"e.g. {PROGRAM} 123456789012.dkr.ecr.us-east-1.amazonaws.com\n"
         )
         return 1

@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import TextIO
 
-from .. import access, cache, config, ecr, identity, protocol, registry, tokens
+from .. import access, cache, config, ecr, identity, paths, protocol, registry, tokens
 from ..errors import TokenUnavailable
 from .common import marks, not_ecr, when
 
@@ -54,8 +54,8 @@ def run(argv: list[str], environ: Mapping[str, str], out: TextIO = sys.stdout) -
     fingerprint = identity.current(environ)
     _line(out, "registry", describe(reg, settings))
     if found.kind == registry.ALIAS:
-        _line(out, "alias", f"{found.name}, from [aliases] in {identity.config_path(environ)}")
-    _line(out, "settings", settings.source or f"none matched in {identity.config_path(environ)}")
+        _line(out, "alias", f"{found.name}, from [aliases] in {paths.settings_file(environ)}")
+    _line(out, "settings", settings.source or f"none matched in {paths.settings_file(environ)}")
     base = settings.profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE")
     if settings.profile:
         _line(out, "profile", f"{settings.profile} (from ecrpy's settings)")
@@ -81,7 +81,7 @@ def run(argv: list[str], environ: Mapping[str, str], out: TextIO = sys.stdout) -
 
 
 def _cached(out: TextIO, environ: Mapping[str, str], reg: registry.Registry, fp: str) -> None:
-    directory = cache.default_dir(environ)
+    directory = paths.cache_dir(environ)
     if directory is None or cache.disabled(environ):
         _line(out, "cache", "disabled")
         return
