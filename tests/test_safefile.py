@@ -280,35 +280,23 @@ def test_only_sharing_violations_are_retried(
     assert os.listdir(tmp_path) == ["file"]
 
 
-def test_a_refused_rename_is_not_retried_and_leaves_no_temp(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("winerror", "attempts"), [(None, 1), (32, 10)], ids=["refused", "busy"])
+def test_a_rename_that_keeps_failing_is_given_up_and_leaves_no_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, winerror: int | None, attempts: int
 ) -> None:
+    """A real refusal is not retried; a sharing violation that lasts is retried a bounded
+    number of times."""
     calls: list[str] = []
 
-    def refused(src: str, dst: str) -> None:
+    def failing(src: str, dst: str) -> None:
         calls.append(dst)
-        raise sharing(None)
+        raise sharing(winerror)
 
-    monkeypatch.setattr(os, "replace", refused)
-    with pytest.raises(PermissionError):
-        safefile.write_atomic(str(tmp_path / "file"), b"new", 0o600)
-    assert len(calls) == 1 and os.listdir(tmp_path) == []
-
-
-def test_a_sharing_violation_that_lasts_is_given_up(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    calls: list[str] = []
-
-    def always_busy(src: str, dst: str) -> None:
-        calls.append(dst)
-        raise sharing(32)
-
-    monkeypatch.setattr(os, "replace", always_busy)
+    monkeypatch.setattr(os, "replace", failing)
     monkeypatch.setattr("time.sleep", lambda seconds: None)
     with pytest.raises(PermissionError):
         safefile.write_atomic(str(tmp_path / "file"), b"new", 0o600)
-    assert len(calls) == 10 and os.listdir(tmp_path) == []  # bounded, and nothing left
+    assert len(calls) == attempts and os.listdir(tmp_path) == []
 
 
 def test_a_lock_held_elsewhere_is_told_from_an_error() -> None:
