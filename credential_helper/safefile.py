@@ -19,12 +19,23 @@ has one home:
   redirect or block the write.
 - **Locking** (:class:`Lock`, :func:`lock_within`): an exclusive lock waited for within a bound.
 
-Only ``os`` and ``stat`` (built into the interpreter) at import: this is on the warm path
-(``errno`` is imported only when an open fails, the rest only on the cold path).
+On Windows (chosen by ``sys.platform`` at call time, cheaply) the same rules, in Windows'
+words: there are no owners and modes to check (a check says "not checked" rather than fail:
+the directories ecrpy creates under ``%LOCALAPPDATA%`` are the user's profile's, and
+``os.makedirs(mode=0o700)`` gives them an owner-only ACL from Python 3.12.4 and 3.13 on;
+older Pythons let them inherit the parent's ACL, which under ``%LOCALAPPDATA%`` is the user's
+profile's own); a reparse point (symlink, junction) is refused where POSIX uses ``O_NOFOLLOW``
+(``lstat``'s ``FILE_ATTRIBUTE_REPARSE_POINT``, looked at just before the open); the lock is
+``msvcrt.locking``, polled within the bound; a rename that meets a sharing violation (another
+process reading the file, an anti-virus scan) is retried briefly.
+
+Only ``os``, ``stat`` and ``sys`` (built into the interpreter) at import: this is on the warm
+path (``errno`` is imported only when an open fails, the rest only on the cold path).
 """
 
 import os
 import stat
+import sys
 
 # A warm get imports this module: types are for mypy only (typing imports re, ~13 ms).
 TYPE_CHECKING = False
@@ -33,7 +44,10 @@ if TYPE_CHECKING:
 
 O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_SAFE_FLAGS = getattr(os, "O_NONBLOCK", 0) | O_CLOEXEC
+# O_BINARY (Windows only): no newline translation, no Ctrl-Z as the end of a file.
+_SAFE_FLAGS = getattr(os, "O_NONBLOCK", 0) | O_CLOEXEC | getattr(os, "O_BINARY", 0)
+
+OWNERS_CHECKED = sys.platform != "win32"  # Windows reports no owner, and 0o777/0o666 modes
 
 NOT_REGULAR = "not a regular file"
 FOREIGN = "belongs to another user"
@@ -52,15 +66,36 @@ class NotRegular(OSError):
         self.strerror = reason
 
 
-def _is_null(info: "os.stat_result") -> bool:
-    """The null device (``/dev/null``, or a link to it): the usual way to say "no such file"."""
+def _is_null(info: "os.stat_result", path: str) -> bool:
+    """The null device (``/dev/null``, or a link to it; ``NUL`` on Windows): the usual way to
+    say "no such file"."""
     if not stat.S_ISCHR(info.st_mode):
         return False
+    if sys.platform == "win32":  # no st_rdev; CON or COM1 are devices too, never read
+        return os.path.splitext(os.path.basename(path))[0].lower() == "nul"
     try:
         null = os.stat(os.devnull)
     except OSError:
         return False
     return stat.S_ISCHR(null.st_mode) and info.st_rdev == null.st_rdev
+
+
+def is_reparse_point(info: "os.stat_result") -> bool:
+    """A symlink, junction or other reparse point (Windows; always False elsewhere)."""
+    attributes: int = getattr(info, "st_file_attributes", 0)
+    return bool(attributes & stat.FILE_ATTRIBUTE_REPARSE_POINT)
+
+
+def _refuse_reparse_point(path: str) -> None:
+    """Windows has no ``O_NOFOLLOW``: a link at ``path`` is refused as POSIX refuses it."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return  # a create: os.open makes a new file, and CREATE_NEW/O_EXCL never follows
+    if is_reparse_point(info) or stat.S_ISLNK(info.st_mode):
+        import errno
+
+        raise OSError(errno.ELOOP, "a link or junction, not followed", path)
 
 
 def open_fd(
@@ -82,6 +117,8 @@ def open_fd(
     writing that nobody reads: ``ENXIO``), ``OSError`` as ``os.open`` does
     (``FileNotFoundError`` for a missing file, ``ELOOP`` for a symlink).
     """
+    if sys.platform == "win32" and not follow:
+        _refuse_reparse_point(path)
     try:
         fd = os.open(path, flags | _SAFE_FLAGS | (0 if follow else O_NOFOLLOW), mode)
     except FileNotFoundError:  # the usual miss (no ~/.aws/credentials ...): nothing to import
@@ -95,13 +132,14 @@ def open_fd(
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            if null and _is_null(info):
+            if null and _is_null(info, path):
                 return fd
             raise NotRegular(path, NOT_REGULAR)
-        if (mine or private) and info.st_uid != os.geteuid():
-            raise NotRegular(path, FOREIGN)
-        if private and info.st_mode & 0o077:
-            raise NotRegular(path, READABLE)
+        if sys.platform != "win32":  # no owners or modes to check on Windows
+            if (mine or private) and info.st_uid != os.geteuid():
+                raise NotRegular(path, FOREIGN)
+            if private and info.st_mode & 0o077:
+                raise NotRegular(path, READABLE)
     except BaseException:
         os.close(fd)
         raise
@@ -177,8 +215,10 @@ def private_dir(directory: str, *, create: bool = False, closed: int = 0o022) ->
         return DirFault(MISSING, f"{directory} does not exist")
     except OSError as exc:
         return DirFault(FAILED, f"{directory}: {exc.strerror}")
-    if not stat.S_ISDIR(info.st_mode):
+    if not stat.S_ISDIR(info.st_mode) or is_reparse_point(info):
         return DirFault(NOT_DIR, f"{directory} is not a directory (or is a symlink)")
+    if sys.platform == "win32":
+        return None  # owner and mode: not checked (OWNERS_CHECKED), see the module's docstring
     if info.st_uid != os.geteuid():
         return DirFault(NOT_MINE, f"{directory} {FOREIGN} (uid {info.st_uid})")
     mode = stat.S_IMODE(info.st_mode)
@@ -203,6 +243,7 @@ def write_atomic(path: str, data: bytes, mode: int = 0o600, *, fsync: bool = Fal
     """
     directory, name = os.path.split(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC
+    flags |= getattr(os, "O_BINARY", 0)
     for _ in range(3):  # a name taken (48 random bits): another name
         temp = os.path.join(directory, f".{name}.{os.urandom(6).hex()}.tmp")
         try:
@@ -214,20 +255,44 @@ def write_atomic(path: str, data: bytes, mode: int = 0o600, *, fsync: bool = Fal
         raise FileExistsError(f"no free temporary name beside {path}")
     try:
         try:
-            os.fchmod(fd, mode)  # the umask may have narrowed it
+            if sys.platform != "win32":  # Windows has only a read-only bit, and no fchmod < 3.13
+                os.fchmod(fd, mode)  # the umask may have narrowed it
             while data:
                 data = data[os.write(fd, data) :]
             if fsync:
                 os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(temp, path)
+        _replace(temp, path)
     except BaseException:
         try:  # noqa: SIM105 - contextlib costs ~2 ms of import
             os.unlink(temp)
         except OSError:
             pass
         raise
+
+
+def sharing_violation(exc: OSError) -> bool:
+    """Windows refused a rename because another process has the file open (``ERROR_ACCESS_DENIED``
+    or ``ERROR_SHARING_VIOLATION``): an anti-virus scan or a reader, gone in a moment."""
+    return isinstance(exc, PermissionError) and getattr(exc, "winerror", None) in (5, 32)
+
+
+def _replace(temp: str, path: str, attempts: int = 10) -> None:
+    """``os.replace``, retried briefly on Windows while another process holds ``path`` open."""
+    pause = 0.01
+    for _ in range(attempts - 1):
+        try:
+            os.replace(temp, path)
+            return
+        except PermissionError as exc:
+            if not sharing_violation(exc):
+                raise
+        import time
+
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+    os.replace(temp, path)
 
 
 # -- locking -------------------------------------------------------------------------------------
@@ -278,6 +343,8 @@ class Lock:
 
     def __exit__(self, *exc: object) -> None:
         if self.fd is not None:
+            if sys.platform == "win32" and self.problem is None:
+                _unlock_windows(self.fd)
             os.close(self.fd)  # closing the descriptor releases the flock
             self.fd = None
 
@@ -288,8 +355,11 @@ def lock_within(fd: int, timeout: float) -> bool:
     Uncontended, one non-blocking call. Contended, the waiter blocks in ``flock`` under a
     real-time alarm (:class:`deadline.Deadline`), so it wakes the moment the holder is done
     instead of polling; off the main thread, where no alarm can be set, it polls. Raises
-    ``OSError`` when the file cannot be locked at all.
+    ``OSError`` when the file cannot be locked at all. On Windows, ``msvcrt.locking`` of the
+    first byte, polled (it has no wait that another process's unlock ends).
     """
+    if sys.platform == "win32":
+        return _lock_windows(fd, timeout)
     import fcntl
 
     try:
@@ -316,6 +386,40 @@ def lock_within(fd: int, timeout: float) -> bool:
         return True
 
     return _poll(attempt, timeout)  # no alarm off the main thread
+
+
+def held_elsewhere(exc: OSError) -> bool:
+    """``msvcrt.locking`` failed because another process holds the region (not an error)."""
+    import errno
+
+    return exc.errno in (errno.EACCES, errno.EDEADLK)
+
+
+if sys.platform == "win32":
+
+    def _lock_windows(fd: int, timeout: float) -> bool:
+        import msvcrt
+
+        def attempt() -> bool:
+            os.lseek(fd, 0, os.SEEK_SET)
+            try:
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            except OSError as exc:
+                if held_elsewhere(exc):
+                    return False
+                raise
+            return True
+
+        return attempt() or _poll(attempt, timeout)
+
+    def _unlock_windows(fd: int) -> None:
+        import msvcrt
+
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        except OSError:
+            pass  # closing the descriptor releases it too
 
 
 def _poll(attempt: "Callable[[], bool]", timeout: float) -> bool:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -233,3 +234,74 @@ def test_the_null_device_reads_as_empty_only_when_asked(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "fifo")
     with pytest.raises(safefile.NotRegular):
         safefile.read(str(tmp_path / "fifo"), follow=True, null=True)
+
+
+# -- Windows' decisions, checked here ------------------------------------------------------------
+
+
+def test_a_reparse_point_is_recognised_by_its_attribute() -> None:
+    """Windows' lstat marks symlinks and junctions with FILE_ATTRIBUTE_REPARSE_POINT."""
+    reparse = SimpleNamespace(st_file_attributes=stat.FILE_ATTRIBUTE_REPARSE_POINT | 0x10)
+    plain = SimpleNamespace(st_file_attributes=stat.FILE_ATTRIBUTE_DIRECTORY)
+    assert safefile.is_reparse_point(reparse)  # type: ignore[arg-type]
+    assert not safefile.is_reparse_point(plain)  # type: ignore[arg-type]
+    assert not safefile.is_reparse_point(os.lstat(os.devnull))  # POSIX: no such attribute
+
+
+def sharing(winerror: int | None) -> PermissionError:
+    exc = PermissionError(13, "Access is denied")
+    if winerror is not None:
+        exc.winerror = winerror  # type: ignore[attr-defined]
+    return exc
+
+
+def test_only_sharing_violations_are_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert safefile.sharing_violation(sharing(32)) and safefile.sharing_violation(sharing(5))
+    assert not safefile.sharing_violation(sharing(None))  # POSIX's EACCES: a real refusal
+    assert not safefile.sharing_violation(OSError(2, "x"))
+
+    real_replace = os.replace
+    failures = [sharing(32), sharing(5)]  # an anti-virus scan, then a reader: gone in a moment
+    calls: list[str] = []
+
+    def busy_then_free(src: str, dst: str) -> None:
+        calls.append(dst)
+        if failures:
+            raise failures.pop(0)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", busy_then_free)
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    target = tmp_path / "file"
+    safefile.write_atomic(str(target), b"new", 0o600)
+    assert target.read_bytes() == b"new" and len(calls) == 3
+    assert os.listdir(tmp_path) == ["file"]
+
+
+@pytest.mark.parametrize(("winerror", "attempts"), [(None, 1), (32, 10)], ids=["refused", "busy"])
+def test_a_rename_that_keeps_failing_is_given_up_and_leaves_no_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, winerror: int | None, attempts: int
+) -> None:
+    """A real refusal is not retried; a sharing violation that lasts is retried a bounded
+    number of times."""
+    calls: list[str] = []
+
+    def failing(src: str, dst: str) -> None:
+        calls.append(dst)
+        raise sharing(winerror)
+
+    monkeypatch.setattr(os, "replace", failing)
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    with pytest.raises(PermissionError):
+        safefile.write_atomic(str(tmp_path / "file"), b"new", 0o600)
+    assert len(calls) == attempts and os.listdir(tmp_path) == []
+
+
+def test_a_lock_held_elsewhere_is_told_from_an_error() -> None:
+    import errno
+
+    assert safefile.held_elsewhere(OSError(errno.EACCES, "locked"))
+    assert safefile.held_elsewhere(OSError(errno.EDEADLK, "locked"))
+    assert not safefile.held_elsewhere(OSError(errno.EBADF, "bad descriptor"))
