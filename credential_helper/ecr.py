@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import cachetools
 
-from . import __version__
+from . import __version__, session_expiry
 from .config import Settings
 from .errors import (
     BAD_RESPONSE,
@@ -32,6 +32,7 @@ from .errors import (
     keep_secret,
 )
 from .registry import Registry
+from .session_expiry import TemporaryKeys
 
 if TYPE_CHECKING:
     import botocore.session
@@ -57,14 +58,26 @@ _CREDENTIAL_ERROR_CODES = frozenset(
 
 
 class Token:
-    """A freshly fetched token, decoded."""
+    """A freshly fetched token, decoded. ``expires_at`` is its usable life: the earlier of ECR's
+    expiry (``token_expires_at``) and the end of the AWS session that minted it
+    (``session_expires_at``, None for long-term keys), as in :class:`cache.Entry`."""
 
-    __slots__ = ("expires_at", "password", "username")
+    __slots__ = ("expires_at", "password", "session_expires_at", "token_expires_at", "username")
 
-    def __init__(self, username: str, password: str, expires_at: float) -> None:
+    def __init__(
+        self,
+        username: str,
+        password: str,
+        expires_at: float,
+        session_expires_at: float | None = None,
+    ) -> None:
+        from .cache import usable_until
+
         self.username = username
         self.password = password
-        self.expires_at = expires_at
+        self.token_expires_at = expires_at
+        self.session_expires_at = session_expires_at
+        self.expires_at = usable_until(expires_at, session_expires_at)
 
     def __repr__(self) -> str:  # never the password
         return f"Token(username={self.username!r}, expires_at={self.expires_at!r})"
@@ -290,7 +303,10 @@ def _sts_credentials(call: Any, what: str, registry: Registry) -> tuple[str, str
     try:
         reply = call()["Credentials"]
         keep_secret(reply["SecretAccessKey"], reply["SessionToken"])
-        return (reply["AccessKeyId"], reply["SecretAccessKey"], reply["SessionToken"])
+        ends = session_expiry.epoch(reply.get("Expiration"))
+        return TemporaryKeys(
+            reply["AccessKeyId"], reply["SecretAccessKey"], reply["SessionToken"], ends
+        )
     except Exception as exc:
         from botocore.exceptions import ClientError
 
@@ -322,7 +338,8 @@ def fetch(
     that obtained them another way (the kubelet provider's service-account role).
     """
     settings = settings or Settings()
-    reply = _ask(registry, settings, credentials, [registry.account] if registry.account else [])
+    accounts = [registry.account] if registry.account else []
+    reply, session_ends = _ask(registry, settings, credentials, accounts)
     if registry.public:
         data = reply.get("authorizationData")
         if data is None:
@@ -332,7 +349,7 @@ def fetch(
         if not found:
             raise TokenUnavailable(f"ECR returned no token for {registry.host}", BAD_RESPONSE)
         data = found[0]
-    return _token(data, reply, registry)
+    return _token(data, reply, registry, session_ends)
 
 
 def fetch_many(
@@ -360,7 +377,7 @@ def fetch_many(
             raise ValueError(f"{other.host} cannot share a request with {registry.host}")
         wanted.setdefault(token_host(other), other)
     accounts = list(dict.fromkeys(str(reg.account) for reg in wanted.values()))
-    reply = _ask(registry, settings or Settings(), None, accounts)
+    reply, session_ends = _ask(registry, settings or Settings(), None, accounts)
     by_account: dict[str, Any] = {}
     for data in reply.get("authorizationData") or []:
         endpoint = data.get("proxyEndpoint") if isinstance(data, dict) else None
@@ -370,7 +387,7 @@ def fetch_many(
     for host, reg in wanted.items():
         if reg.account not in by_account:
             raise TokenUnavailable(f"ECR returned no token for {reg.host}", BAD_RESPONSE)
-        tokens[host] = _token(by_account[reg.account], reply, reg)
+        tokens[host] = _token(by_account[reg.account], reply, reg, session_ends)
     return tokens
 
 
@@ -379,8 +396,9 @@ def _ask(
     settings: Settings,
     credentials: tuple[str, str, str] | None,
     accounts: list[str],
-) -> Any:
-    """The raw reply of (ECR or ECR Public's) GetAuthorizationToken; failures explained."""
+) -> tuple[Any, float | None]:
+    """The raw reply of (ECR or ECR Public's) GetAuthorizationToken, and when the session of
+    the credentials that signed it ends (None: long-term keys); failures explained."""
     try:
         if credentials is None:
             credentials = credentials_for(registry, settings)
@@ -394,8 +412,12 @@ def _ask(
             credentials,
         )
         if registry.public:
-            return client.get_authorization_token()
-        return client.get_authorization_token(registryIds=accounts)
+            reply = client.get_authorization_token()
+        else:
+            reply = client.get_authorization_token(registryIds=accounts)
+        # the session's credentials are resolved by now: reading their expiry calls nothing
+        signer = credentials or _session(settings.profile).get_credentials()
+        return reply, session_expiry.of_credentials(signer)
     except TokenUnavailable:
         raise
     except Exception as exc:  # every botocore failure is explained, never raised raw
@@ -407,13 +429,15 @@ def _ask(
         raise TokenUnavailable(*explain(exc, registry)) from None
 
 
-def _token(data: Any, reply: Any, registry: Registry) -> Token:
+def _token(data: Any, reply: Any, registry: Registry, session_ends: float | None = None) -> Token:
     """One ``authorizationData`` item as a Token in this machine's time, checked."""
     try:
         username, password = decode_token(data["authorizationToken"])
         # In this machine's time: a clock hours off must neither expire a new token at once
-        # nor keep a dead one alive.
-        expires_at = _expiry(data.get("expiresAt")) - clock_skew(reply, time.time())
+        # nor keep a dead one alive. The session's end is in AWS's time too.
+        skew = clock_skew(reply, time.time())
+        expires_at = _expiry(data.get("expiresAt")) - skew
+        session_ends = None if session_ends is None else session_ends - skew
     except (KeyError, TypeError, ValueError) as exc:
         raise TokenUnavailable(
             f"ECR returned an unusable token for {registry.host}: {exc}", BAD_RESPONSE
@@ -424,7 +448,7 @@ def _token(data: Any, reply: Any, registry: Registry) -> Token:
             "(is this machine's clock right?)",
             BAD_RESPONSE,
         )
-    return Token(username, password, expires_at)
+    return Token(username, password, expires_at, session_ends)
 
 
 def _no_credentials(registry: Registry) -> str:
