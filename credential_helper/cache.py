@@ -79,7 +79,7 @@ class Entry:
         )
 
     def encode(self) -> str:
-        data: "dict[str, str | int | float | bool | None]" = {
+        data: dict[str, str | int | float | bool | None] = {
             "version": FORMAT_VERSION,
             "host": self.host,
             "identity": self.identity,
