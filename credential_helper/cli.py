@@ -203,6 +203,12 @@ def _companions(environ: "Mapping[str, str]", registry: "Registry") -> "list[Reg
 def cmd_store(environ: "Mapping[str, str]") -> str:
     raw = read_stdin()
     url = protocol.parse_store(raw).server_url
+    bare = protocol.without_userinfo(url)
+    if bare != url:  # kept as it is, the password would be a key of the store, and of list
+        raise HelperError(
+            f"ecrpy: nothing stored: the server URL {bare!r} carries a user name or password "
+            "before its host; log in with the registry's address alone"
+        )
     if not protocol.hostname(url):  # no store, ecrpy's or another, gets a login for no host
         named = repr(protocol.without_userinfo(url))  # never a password
         raise HelperError(f"ecrpy: nothing stored: {named} names no registry host")
@@ -244,7 +250,9 @@ def cmd_list(environ: "Mapping[str, str]") -> str:
     cache = _cache(environ)
     entries = cache.entries() if cache else iter(())
     found = listing(entries, _identity(environ), time.time())
-    return protocol.encode_list({**other_logins(environ), **found, **_aliased(found, environ)})
+    # a login stored before store refused URLs with a password in them: listed without it
+    others = {protocol.without_userinfo(url): user for url, user in other_logins(environ).items()}
+    return protocol.encode_list({**others, **found, **_aliased(found, environ)})
 
 
 def _aliased(found: dict[str, str], environ: "Mapping[str, str]") -> dict[str, str]:
