@@ -27,6 +27,7 @@ _SUFFIX = ".json"
 _LOCK_SUFFIX = ".lock"
 _FAIL_SUFFIX = ".fail"
 _NOTE_SUFFIX = ".noted"
+_MEMO_SUFFIX = ".memo"
 _MAX_ENTRY_BYTES = 64 * 1024  # an ECR token is ~2-3 KiB; anything far larger is not ours
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -325,6 +326,14 @@ class TokenCache:
             pass
         self._write(path, "", host)
         return True
+
+    def remember(self, name: str, identity: str, text: str) -> None:
+        """Keep a small note that is no secret for an identity (``list``'s default registry)."""
+        self._write(self._name(name, identity)[: -len(_SUFFIX)] + _MEMO_SUFFIX, text, name)
+
+    def recall(self, name: str, identity: str) -> "str | None":
+        """The note :meth:`remember` kept, or None."""
+        return self._read_text(self._name(name, identity)[: -len(_SUFFIX)] + _MEMO_SUFFIX) or None
 
     def erase_host(self, host: str) -> int:
         """Drop the entries of ``host`` for every identity; the number dropped."""

@@ -244,12 +244,14 @@ def cmd_erase(environ: "Mapping[str, str]") -> str:
 def cmd_list(environ: "Mapping[str, str]") -> str:
     import time
 
+    from .default_registry import listed
     from .store_mode import other_logins
     from .tokens import listing
 
-    cache = _cache(environ)
+    cache, identity = _cache(environ), _identity(environ)
+    default = listed(environ, cache, identity)  # fetched first: then listed with the others
     entries = cache.entries() if cache else iter(())
-    found = listing(entries, _identity(environ), time.time())
+    found = {**default, **listing(entries, identity, time.time())}
     # a login stored before store refused URLs with a password in them: listed without it
     others = {protocol.without_userinfo(url): user for url, user in other_logins(environ).items()}
     return protocol.encode_list({**others, **found, **_aliased(found, environ)})

@@ -308,14 +308,48 @@ def _sts_credentials(call: Any, what: str, registry: Registry) -> tuple[str, str
             reply["AccessKeyId"], reply["SecretAccessKey"], reply["SessionToken"], ends
         )
     except Exception as exc:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError, NoCredentialsError
 
+        if isinstance(exc, NoCredentialsError):
+            raise TokenUnavailable("no AWS credentials found", NO_CREDENTIALS) from None
         if isinstance(exc, ClientError):  # STS said no: its code and reason, not ECR's words
             error = exc.response.get("Error", {})
             code, detail = error.get("Code", "Unknown"), error.get("Message", "")
             raise TokenUnavailable(f"{what}: {code}: {detail}", DENIED) from None
         message, kind = explain(exc, registry)
         raise TokenUnavailable(f"{what}: {message}", kind) from None
+
+
+def profile_region(profile: str | None = None) -> str | None:
+    """The region the AWS config gives the profile in force, as the AWS CLI reads it; or None."""
+    try:
+        value = _session(profile).get_config_variable("region")
+    except Exception:  # a broken or planted file: no region known, the get that follows says why
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def caller_account(region: str) -> str:
+    """The account of the credentials in force (STS ``GetCallerIdentity`` in ``region``)."""
+    try:
+        sts = _client("sts", region, False, False, None)
+        account = sts.get_caller_identity()["Account"]
+    except TokenUnavailable:
+        raise
+    except Exception as exc:
+        from botocore.exceptions import ClientError
+
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            detail = f"{error.get('Code', 'Unknown')}: {error.get('Message', '')}"
+        else:
+            detail = type(exc).__name__
+        raise TokenUnavailable(
+            f"STS GetCallerIdentity in {region} failed: {detail}", CONFIG
+        ) from None
+    if not (isinstance(account, str) and len(account) == 12 and account.isdigit()):
+        raise TokenUnavailable(f"STS GetCallerIdentity in {region} named no account", BAD_RESPONSE)
+    return account
 
 
 def credentials_for(registry: Registry, settings: Settings) -> tuple[str, str, str] | None:
