@@ -40,7 +40,8 @@ Docker's protocol (Docker runs these; the registry URL comes on stdin):
   get      print the registry's credentials as JSON (an ECR token, cached per AWS identity)
   store    accepted for ECR registries (docker login); ecrpy fetches tokens itself
   erase    drop the cached tokens of the registry (docker logout)
-  list     print the registries with a cached, unexpired token for the current AWS identity
+  list     print the registries with a cached, unexpired token for the current AWS identity,
+           and its account's registry in the region AWS_REGION or the profile names
   version  print the version
 
 Tools around it (each takes --help):
