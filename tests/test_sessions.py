@@ -211,12 +211,18 @@ def test_a_token_lives_no_longer_than_its_session(
     assert json.loads(helper.run("list", env=environment).stdout) == {}
 
 
-def test_a_failed_refresh_serves_a_token_whose_session_is_still_on(
-    helper: Helper, env: dict[str, str], fake: FakeAWS, home: Path
-) -> None:
+@pytest.fixture
+def environment(helper: Helper, env: dict[str, str], fake: FakeAWS, home: Path) -> dict[str, str]:
+    """A pod's web identity role whose sessions last SESSION, and its first token cached."""
     fake.session_lifetime = SESSION
-    environment = web_identity(env, home, fake)
-    helper.get(REGISTRY, environment)
+    pod = web_identity(env, home, fake)
+    helper.get(REGISTRY, pod)
+    return pod
+
+
+def test_a_failed_refresh_serves_a_token_whose_session_is_still_on(
+    helper: Helper, fake: FakeAWS, home: Path, environment: dict[str, str]
+) -> None:
     move_clock(home, SESSION / 2 + 60)  # due, with some 14 minutes of session left
     fake.add_fault(Fault(operation="AssumeRoleWithWebIdentity", code="ServiceUnavailable"))
     assert helper.get(REGISTRY, environment)["Secret"] == "123456789012-auth-token"
@@ -249,11 +255,8 @@ def test_long_term_keys_keep_ecrs_twelve_hours(
 
 
 def test_an_entry_of_an_earlier_version_is_read_as_before(
-    helper: Helper, env: dict[str, str], fake: FakeAWS, home: Path
+    helper: Helper, fake: FakeAWS, home: Path, environment: dict[str, str]
 ) -> None:
-    fake.session_lifetime = SESSION
-    environment = web_identity(env, home, fake)
-    helper.get(REGISTRY, environment)
     path = entry_path(home)
     data = json.loads(path.read_text())
     del data["session_expires_at"]  # what ecrpy wrote before it knew sessions
@@ -265,11 +268,8 @@ def test_an_entry_of_an_earlier_version_is_read_as_before(
 
 
 def test_whoami_and_export_see_the_sessions_end(
-    helper: Helper, env: dict[str, str], fake: FakeAWS, home: Path
+    helper: Helper, fake: FakeAWS, home: Path, environment: dict[str, str]
 ) -> None:
-    fake.session_lifetime = SESSION
-    environment = web_identity(env, home, fake)
-    helper.get(REGISTRY, environment)
     cached = json.loads(entry_path(home).read_text())
     ends = datetime.datetime.fromtimestamp(cached["session_expires_at"], datetime.timezone.utc)
     shown = helper.run("whoami", REGISTRY, env=environment).stdout
