@@ -308,10 +308,8 @@ def _sts_credentials(call: Any, what: str, registry: Registry) -> tuple[str, str
             reply["AccessKeyId"], reply["SecretAccessKey"], reply["SessionToken"], ends
         )
     except Exception as exc:
-        from botocore.exceptions import ClientError, NoCredentialsError
+        from botocore.exceptions import ClientError
 
-        if isinstance(exc, NoCredentialsError):
-            raise TokenUnavailable("no AWS credentials found", NO_CREDENTIALS) from None
         if isinstance(exc, ClientError):  # STS said no: its code and reason, not ECR's words
             error = exc.response.get("Error", {})
             code, detail = error.get("Code", "Unknown"), error.get("Message", "")
@@ -337,8 +335,10 @@ def caller_account(region: str) -> str:
     except TokenUnavailable:
         raise
     except Exception as exc:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError, NoCredentialsError
 
+        if isinstance(exc, NoCredentialsError):  # no AWS at all: list says it quietly
+            raise TokenUnavailable("no AWS credentials found", NO_CREDENTIALS) from None
         if isinstance(exc, ClientError):
             error = exc.response.get("Error", {})
             detail = f"{error.get('Code', 'Unknown')}: {error.get('Message', '')}"

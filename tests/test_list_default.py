@@ -117,3 +117,16 @@ def test_without_a_region_the_credsstore_recipe_still_resolves_without_error(
     helper: Helper, env: dict[str, str], fake: FakeAWS
 ) -> None:
     assert runner_resolves(helper, env, '{"credsStore": "ecrpy"}') == {}
+
+
+def test_no_aws_credentials_at_all_is_no_warning(
+    helper: Helper, env: dict[str, str], fake: FakeAWS, home: Path
+) -> None:
+    """credsStore ecrpy on a machine without AWS: list names the other logins, says nothing."""
+    env = {k: v for k, v in env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    env["AWS_REGION"] = "us-east-1"
+    listed = helper.run("list", env=env)
+    assert (listed.returncode, json.loads(listed.stdout), listed.stderr) == (0, {}, "")
+    log = home / ".cache" / "ecrpy" / "ecrpy.log"
+    assert not log.exists() or "no default registry" not in log.read_text()
+    assert fake.requests == []
