@@ -204,15 +204,15 @@ def _companions(environ: "Mapping[str, str]", registry: "Registry") -> "list[Reg
 def cmd_store(environ: "Mapping[str, str]") -> str:
     raw = read_stdin()
     url = protocol.parse_store(raw).server_url
+    if not protocol.hostname(url):  # no store, ecrpy's or another, gets a login for no host
+        named = repr(protocol.without_userinfo(url))  # never a password
+        raise HelperError(f"ecrpy: nothing stored: {named} names no registry host")
     bare = protocol.without_userinfo(url)
     if bare != url:  # kept as it is, the password would be a key of the store, and of list
         raise HelperError(
             f"ecrpy: nothing stored: the server URL {bare!r} carries a user name or password "
             "before its host; log in with the registry's address alone"
         )
-    if not protocol.hostname(url):  # no store, ecrpy's or another, gets a login for no host
-        named = repr(protocol.without_userinfo(url))  # never a password
-        raise HelperError(f"ecrpy: nothing stored: {named} names no registry host")
     host = _registry(url, raw, environ).host
     sys.stderr.write(
         f"ecrpy: nothing stored for {host}: "
