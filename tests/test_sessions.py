@@ -277,3 +277,19 @@ def test_whoami_and_export_see_the_sessions_end(
     result = helper.run("export", REGISTRY, "--min-validity", "2h", env=environment)
     assert result.returncode == 1
     assert "the AWS session that minted it ends" in result.stderr
+
+
+def test_an_entrys_life_is_the_earlier_of_its_token_and_its_session() -> None:
+    from credential_helper.cache import Entry, decode, is_fresh
+
+    entry = Entry(REGISTRY, "id", "AWS", "pw", 43200.0, 0.0, 3600.0)
+    assert (entry.expires_at, entry.token_expires_at) == (3600.0, 43200.0)
+    assert is_fresh(entry, 1799.0) and not is_fresh(entry, 1801.0)  # half of the session
+    again = decode(entry.encode())
+    assert again is not None and (again.expires_at, again.session_expires_at) == (3600.0, 3600.0)
+    longer = Entry(REGISTRY, "id", "AWS", "pw", 43200.0, 0.0, 86400.0)
+    assert longer.expires_at == 43200.0  # a session longer than the token: the token's own
+    data = json.loads(entry.encode())
+    for broken in ("soon", True, None, [1]):
+        data["session_expires_at"] = broken
+        assert (decode(json.dumps(data)) is None) == (broken is not None)
