@@ -182,7 +182,12 @@ class Node:
         ]
         inner = ["sh", "-c", _TMPFS_ALL, "sh", *KUBELET_STATE, "--", *argv]
         command = self.namespace.command(inner, self.binds)
-        env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+        env = {
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            # A profile no AWS config has: ecrpy would fail on it if the kubelet passed its own
+            # environment on, as docs/kubernetes.md says 1.20 does not.
+            "AWS_PROFILE": "not-for-the-plugin",
+        }
         self.kubelet = world.Service("kubelet", command, self.kubelet_log, env)
 
     def stop_kubelet(self) -> None:
