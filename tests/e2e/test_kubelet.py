@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import secrets
 import shutil
 import subprocess
@@ -27,13 +26,14 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from fakeaws.server import FakeAWS, Server
 
 from ..conftest import ACCESS_KEY, SECRET_KEY, helper_path
-from ..test_kubelet import DOCS
+from ..test_kubelet import DOCS, docs_config
 from . import world
 
 pytestmark = pytest.mark.e2e
@@ -58,34 +58,26 @@ SYSCTLS = (
 )
 KUBELET_WANTS = {"vm/overcommit_memory": "1", "kernel/panic": "10", "kernel/panic_on_oops": "1"}
 
+# Mounts a tmpfs on each path before ``--``, then runs the command after it.
 _TMPFS_ALL = (
     'while [ "$1" != -- ]; do mount -t tmpfs -o mode=0755 tmpfs "$1" || exit 1; shift; done;'
     ' shift; exec "$@"'
 )
 
 
-def v1alpha1_config() -> str:
-    """docs/kubernetes.md's CredentialProviderConfig, turned into v1alpha1 as the docs say."""
+def v1alpha1_config(env: dict[str, str]) -> dict[str, Any]:
+    """docs/kubernetes.md's CredentialProviderConfig in the v1alpha1 forms the docs give, with
+    ``env`` added after the docs' own entries."""
     text = DOCS.read_text(encoding="utf-8")
-    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "kind:" in b]
-    for old, new in (
-        ("kubelet.config.k8s.io/v1\n", "kubelet.config.k8s.io/v1alpha1\n"),
-        ("credentialprovider.kubelet.k8s.io/v1\n", "credentialprovider.kubelet.k8s.io/v1alpha1\n"),
-    ):
-        assert f"`{old.strip()}` with `{new.strip()}`" in text  # the docs give this change
-        assert block.count(old) == 1, old
-        block = block.replace(old, new)
-    return block
-
-
-def with_env(config: str, env: dict[str, str]) -> str:
-    """The config with ``env`` entries appended after the docs' own."""
-    lines = config.splitlines()
-    at = lines.index("    env:") + 1
-    while lines[at].startswith("      "):
-        at += 1
-    added = [f"      - name: {k}\n        value: {json.dumps(v)}" for k, v in env.items()]
-    return "\n".join([*lines[:at], *added, *lines[at:]]) + "\n"
+    config = docs_config()
+    (provider,) = config["providers"]
+    for holder in (config, provider):
+        old = holder["apiVersion"]
+        new = old.rsplit("/", 1)[0] + "/v1alpha1"
+        assert f"`{old}` with `{new}`" in text  # the docs give this change
+        holder["apiVersion"] = new
+    provider["env"] = [*provider["env"], *({"name": k, "value": v} for k, v in env.items())]
+    return config
 
 
 @pytest.fixture(scope="session")
@@ -134,9 +126,8 @@ class Node:
 
         self.binds: dict[str, Path] = {}
         etc = self._bind("/etc/kubernetes")
-        (etc / Path(CONFIG_PATH).name).write_text(
-            with_env(v1alpha1_config(), provider_env), encoding="utf-8"
-        )
+        config = json.dumps(v1alpha1_config(provider_env), indent=2)  # JSON is YAML
+        (etc / Path(CONFIG_PATH).name).write_text(config, encoding="utf-8")
         bin_dir = self._bind(BIN_DIR)
         # The recording shim of the e2e world, as the file the docs link into the bin dir.
         world.write_shim(bin_dir, helper_path(), sys.executable)
@@ -269,8 +260,7 @@ def test_kubelet_pulls_with_the_token_ecrpy_fetched_and_restarts_on_its_cache(
 
     pull = node.wait_for_pull(first)
 
-    assert pull["username"] == "AWS"
-    assert pull["password_sha256"] == sha256(fake.password)
+    assert pull == {"image": first, "username": "AWS", "password_sha256": sha256(fake.password)}
     assert fake.count("GetAuthorizationToken") == 1
     trace = tmp_path / "helper-trace.jsonl"
     (run,) = provider_runs(trace)
@@ -288,8 +278,7 @@ def test_kubelet_pulls_with_the_token_ecrpy_fetched_and_restarts_on_its_cache(
 
     pull = node.wait_for_pull(second)
 
-    assert pull["username"] == "AWS"
-    assert pull["password_sha256"] == sha256(fake.password)
+    assert pull == {"image": second, "username": "AWS", "password_sha256": sha256(fake.password)}
     assert fake.count("GetAuthorizationToken") == 1
     assert len(provider_runs(trace)) == 2
 
