@@ -14,9 +14,8 @@
 # own sources are never changed. Nothing is written into the repository.
 set -euo pipefail
 
-SOURCE_PACKAGE=kubernetes
-SOURCE_VERSION=1.20.5+really1.20.2-1.1+deb12u1 # bookworm's: kubelet v1.20.2
-KUBELET_VERSION=v1.20.2
+SOURCE_PACKAGE=kubernetes # bookworm's is 1.20.5+really1.20.2-1.1+deb12u1: upstream 1.20.2
+UPSTREAM=1.20.2
 GO=golang-1.19-go
 REFLECT2=golang-github-modern-go-reflect2-dev
 HERE="$(cd "$(dirname "$0")/.." && pwd)"
@@ -24,7 +23,7 @@ WRAPPER="$HERE/tests/e2e/fake_cri/main.go"
 
 wrapper_sum="$(sha256sum "$WRAPPER" | cut -c1-12)"
 KUBELET_CACHE="${KUBELET_CACHE:-/var/cache/ecrpy-kubelet}"
-OUT="$KUBELET_CACHE/kubelet-$SOURCE_VERSION-go1.19-cri-$wrapper_sum"
+OUT="$KUBELET_CACHE/kubelet-$UPSTREAM-bookworm-go1.19-cri-$wrapper_sum"
 
 if [ "${1:-}" = --dir ]; then
   echo "$OUT"
@@ -50,7 +49,7 @@ trap 'rm -rf "$work"' EXIT
 trap 'exit 1' INT TERM
 
 # deb-src for the mirror and suite of the system's first Debian source (one-line or deb822).
-mirror="$(grep -rhoE '^(deb|URIs:)[[:space:]]+(\[[^]]*\][[:space:]]+)?https?://[^[:space:]]+/debian/?' \
+mirror="$(grep -rhoE '^(deb|URIs:)[[:space:]]+(\[[^]]*\][[:space:]]+)?https?://[^[:space:]]+/debian/?([[:space:]]|$)' \
   /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | grep -oE 'https?://[^[:space:]]+' |
   head -n1 || true)"
 mirror="${mirror:-http://deb.debian.org/debian}"
@@ -67,8 +66,14 @@ private=(
 apt_get "${private[@]}" update -qq
 tree="$work/gopath/src/k8s.io"
 mkdir -p "$tree"
-(cd "$tree" && apt_get "${private[@]}" source -qq "$SOURCE_PACKAGE=$SOURCE_VERSION" >/dev/null)
-mv "$tree/$SOURCE_PACKAGE-${SOURCE_VERSION%-*}" "$tree/kubernetes"
+(cd "$tree" && apt_get "${private[@]}" source -qq "$SOURCE_PACKAGE/bookworm" >/dev/null)
+# The source tree is named for Debian's version, e.g. kubernetes-1.20.5+really1.20.2.
+unpacked=("$tree/$SOURCE_PACKAGE"-*/)
+case "${unpacked[0]}" in
+  *"really$UPSTREAM/" | *"-$UPSTREAM/") ;;
+  *) echo "kubelet.sh: bookworm's $SOURCE_PACKAGE is ${unpacked[0]}, not upstream $UPSTREAM" >&2; exit 1 ;;
+esac
+mv "${unpacked[0]}" "$tree/kubernetes"
 src="$tree/kubernetes"
 
 rm -rf "$src/vendor/github.com/modern-go/reflect2"
@@ -82,12 +87,12 @@ export GOPATH="$work/gopath" GO111MODULE=off GOFLAGS= CGO_ENABLED=0 GOCACHE="$KU
 export PATH="/usr/lib/go-1.19/bin:$PATH"
 # In GOPATH mode the version package is the vendored copy, so -X names it by that path.
 version="k8s.io/kubernetes/vendor/k8s.io/component-base/version"
-ldflags="-s -w -X $version.gitVersion=$KUBELET_VERSION -X $version.gitMajor=1"
+ldflags="-s -w -X $version.gitVersion=v$UPSTREAM -X $version.gitMajor=1"
 ldflags="$ldflags -X $version.gitMinor=20 -X $version.gitTreeState=clean"
 mkdir -p "$work/out"
 (cd "$src" && go build -trimpath -o "$work/out/" -ldflags "$ldflags" ./cmd/kubelet ./cmd/ecrpy-fake-cri)
 mv "$work/out/ecrpy-fake-cri" "$work/out/fake-cri"
-"$work/out/kubelet" --version | grep -qx "Kubernetes $KUBELET_VERSION"
+"$work/out/kubelet" --version | grep -qx "Kubernetes v$UPSTREAM"
 
 mkdir -p "$KUBELET_CACHE"
 rm -rf "$OUT.tmp"
