@@ -208,6 +208,12 @@ class Node:
         (pull,) = [p for p in self.pulls() if p["image"] == image]
         return pull
 
+    def start_with_pod(self, name: str, image: str) -> dict[str, str]:
+        """A kubelet started with one more static pod; the runtime's record of its image's pull."""
+        self.add_pod(name, image)
+        self.start_kubelet()
+        return self.wait_for_pull(image)
+
     def close(self) -> None:
         self.stop_kubelet()
         self.runtime.stop()
@@ -255,10 +261,8 @@ def test_kubelet_pulls_with_the_token_ecrpy_fetched_and_restarts_on_its_cache(
 ) -> None:
     fake.password = f"kubelet-e2e-{secrets.token_hex(8)}"  # this test's token, no other
     first = f"{world.REGISTRY}/team/app:1"
-    node.add_pod("first", first)
-    node.start_kubelet()
 
-    pull = node.wait_for_pull(first)
+    pull = node.start_with_pod("first", first)
 
     assert pull == {"image": first, "username": "AWS", "password_sha256": sha256(fake.password)}
     assert fake.count("GetAuthorizationToken") == 1
@@ -273,10 +277,8 @@ def test_kubelet_pulls_with_the_token_ecrpy_fetched_and_restarts_on_its_cache(
     # from its token cache on disk.
     node.stop_kubelet()
     second = f"{world.REGISTRY}/team/app:2"
-    node.add_pod("second", second)
-    node.start_kubelet()
 
-    pull = node.wait_for_pull(second)
+    pull = node.start_with_pod("second", second)
 
     assert pull == {"image": second, "username": "AWS", "password_sha256": sha256(fake.password)}
     assert fake.count("GetAuthorizationToken") == 1
@@ -287,10 +289,8 @@ def test_a_refused_token_is_ecrpy_one_line_in_the_kubelet_log(
     node: Node, fake: FakeAWS, token_refused: str, tmp_path: Path
 ) -> None:
     image = f"{world.DENIED_REGISTRY}/team/app:1"
-    node.add_pod("refused", image)
-    node.start_kubelet()
 
-    pull = node.wait_for_pull(image)  # the kubelet goes on without credentials
+    pull = node.start_with_pod("refused", image)  # the kubelet goes on without credentials
 
     assert pull == {"image": image, "username": "", "password_sha256": ""}
     (run,) = provider_runs(tmp_path / "helper-trace.jsonl")
