@@ -42,8 +42,15 @@ e2e: $(STAMP)
 # (apt: amazon-ecr-credential-helper) and the interpreter's floors, side by side in one run; starts
 # dockerd and binds loopback:443, so one at a time. Writes benchmarks/results/latest.*
 # BENCH_ARGS: e.g. --quick (a smoke run), --baseline main (an older ecrpy beside this one).
+# The Go helpers it runs beside ecrpy: the newest (0.12.0, Debian sid's, through .ci/sid-tools.sh)
+# and Debian stable's (0.6.0, apt); GNU time for peak RSS. Installed when run as root.
 BENCH_ARGS ?=
 bench: $(STAMP)
+	@if [ "$$(id -u)" = 0 ]; then \
+	  [ -x /usr/bin/docker-credential-ecr-login ] && [ -x /usr/bin/time ] || \
+	    apt-get -o DPkg::Lock::Timeout=900 install -y -qq amazon-ecr-credential-helper time >/dev/null; \
+	  bash .ci/sid-tools.sh; \
+	fi
 	flock /tmp/ecrpy-e2e.lock $(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 # Fuzz the readers of untrusted input for FUZZ_SECONDS, on a scratch copy of the seed corpus.

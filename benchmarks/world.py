@@ -1,7 +1,8 @@
 """The benchmark's world: a fake ECR/STS on loopback that both helpers reach, and how to run them.
 
-The Go helper (``docker-credential-ecr-login`` 0.6.0) predates ``AWS_ENDPOINT_URL_*``: it can
-only reach the fake by the real AWS hostnames, over TLS, on port 443. So the benchmark runs in
+The Go helpers (``docker-credential-ecr-login`` 0.12.0 from sid, 0.6.0 from Debian stable, which
+predates ``AWS_ENDPOINT_URL_*``) reach the fake by the real AWS hostnames, over TLS, on port 443:
+the one way both versions have, and the way users reach AWS. So the benchmark runs in
 a private mount namespace whose ``/etc/hosts`` maps those names to a loopback address of its
 own (:mod:`fakeaws.hosts`), serves the fake there with a certificate from a throw-away CA
 (:mod:`fakeaws.tls`), and gives that CA to Go (``SSL_CERT_FILE``) and to botocore
@@ -221,8 +222,24 @@ class Fake:
 # -- helpers and interpreters ------------------------------------------------------------------
 
 
-def go_helper() -> str | None:
-    return shutil.which("docker-credential-ecr-login")
+# The Go helpers measured beside ecrpy: the newest release (Debian sid's 0.12.0, unpacked by
+# .ci/sid-tools.sh) is the reference of every ratio; Debian stable's 0.6.0 (apt) shows how far
+# the Go helper itself has moved.
+SID_PREFIX = os.environ.get("ECRPY_SID_PREFIX", "/opt/ecrpy-sid")
+GO_HELPERS = {
+    "go": os.path.join(SID_PREFIX, "usr", "bin", "docker-credential-ecr-login"),
+    "go-stable": "/usr/bin/docker-credential-ecr-login",
+}
+GO_KEYS = tuple(GO_HELPERS)
+GO_INSTALL = {
+    "go": "bash .ci/sid-tools.sh (Debian sid's amazon-ecr-credential-helper)",
+    "go-stable": "apt-get install amazon-ecr-credential-helper",
+}
+
+
+def go_helpers() -> dict[str, str]:
+    """The Go helpers installed here, by key (``go``: the newest; ``go-stable``: Debian's)."""
+    return {key: path for key, path in GO_HELPERS.items() if os.access(path, os.X_OK)}
 
 
 def go_version(path: str) -> str:
