@@ -111,7 +111,10 @@ def dockerd(
 ) -> Iterator[world.Dockerd]:
     world.require("dockerd", "docker")
     registries = [world.REGISTRY, world.DENIED_REGISTRY, world.PLAIN_REGISTRY, world.ALIAS_REGISTRY]
-    daemon = world.Dockerd(e2e_root / "dockerd", namespace, certs.ca, registries)
+    try:
+        daemon = world.Dockerd(e2e_root / "dockerd", namespace, certs.ca, registries)
+    except world.DockerdError as exc:
+        pytest.fail(str(exc), pytrace=False)
     yield daemon
     daemon.stop()
 

@@ -7,7 +7,8 @@
 - Names resolve through a private ``/etc/hosts`` (see :mod:`fakeaws.hosts`); the same private
   mount namespace bind-mounts temporary directories over the system paths the clients write to
   (``/etc/docker``, ``/run/docker``, ``/etc/containers``, ``/var/lib/containers`` ...), so the
-  machine keeps none of their state.
+  machine keeps none of their state. The namespace and dockerd are :mod:`fakeaws.dockerd`'s,
+  the harness ``make bench`` starts too.
 - The clients run the installed ``docker-credential-ecrpy`` through a recording shim that passes
   stdin, stdout, stderr and the exit code through unchanged and notes each run in a trace file:
   the tests can tell what the helper answered, even where a client does not show it.
@@ -15,7 +16,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
@@ -35,6 +35,9 @@ from pathlib import Path
 import pytest
 
 from fakeaws import hosts
+from fakeaws.dockerd import Dockerd, DockerdError, Namespace
+
+__all__ = ["Dockerd", "DockerdError", "Namespace"]  # the shared harness, as the e2e world's
 
 ACCOUNT = "123456789012"
 REGISTRY = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
@@ -143,49 +146,6 @@ def shown(result: subprocess.CompletedProcess[str]) -> str:
     return (
         f"$ {shlex.join(result.args)}\n[exit {result.returncode}]\n{result.stdout}{result.stderr}"
     )
-
-
-# -- the private mount namespace -----------------------------------------------------------------
-
-_BIND_ALL = (
-    'while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 1; shift 2; done; shift; exec "$@"'
-)
-
-
-class Namespace:
-    """Runs commands with our /etc/hosts and temp directories over system paths.
-
-    Mount points that do not exist on the machine are created for the session and removed at the
-    end (they stay empty: everything written under them lands in our temp directories).
-    """
-
-    def __init__(self, hosts_file: str, root: Path) -> None:
-        self.hosts_file = hosts_file
-        self.root = root
-        self.created: list[Path] = []
-
-    def private_dir(self, owner: str, target: str) -> Path:
-        """A temp directory that ``owner``'s commands see at ``target``."""
-        path = Path(target)
-        if not path.exists():
-            missing = [p for p in [path, *path.parents] if not p.exists()]
-            path.mkdir(parents=True)
-            self.created.extend(reversed(missing))
-        source = self.root / owner / target.strip("/").replace("/", "_")
-        source.mkdir(parents=True, exist_ok=True)
-        return source
-
-    def command(self, argv: Sequence[str], binds: Mapping[str, Path]) -> list[str]:
-        pairs = [item for target, source in binds.items() for item in (str(source), target)]
-        inner = ["sh", "-c", _BIND_ALL, "sh", *pairs, "--", *argv]
-        return hosts.command(self.hosts_file, inner)
-
-    def close(self) -> None:
-        for path in reversed(self.created):
-            # Not empty: something outside the namespace put files there, not ours to delete.
-            with contextlib.suppress(OSError):
-                path.rmdir()
-        self.created.clear()
 
 
 # -- processes -----------------------------------------------------------------------------------
@@ -357,79 +317,6 @@ def htpasswd_file(path: Path, user: str, password: str) -> Path:
     )
     path.write_text(result.stdout, encoding="utf-8")
     return path
-
-
-# -- dockerd -------------------------------------------------------------------------------------
-
-
-class Dockerd:
-    """A daemon of our own: vfs storage, no networking, its own roots and socket."""
-
-    def __init__(
-        self, directory: Path, namespace: Namespace, ca: str, registries: Sequence[str]
-    ) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        etc_docker = namespace.private_dir("dockerd", "/etc/docker")
-        for host in registries:  # what a user does for a registry with a private CA
-            certs = etc_docker / "certs.d" / host
-            certs.mkdir(parents=True, exist_ok=True)
-            shutil.copy(ca, certs / "ca.crt")
-        binds = {
-            "/etc/docker": etc_docker,
-            "/run/docker": namespace.private_dir("dockerd", "/run/docker"),
-            "/opt/containerd": namespace.private_dir("dockerd", "/opt/containerd"),
-        }
-        # Unix sockets need short paths: the exec root (containerd's sockets) goes in /tmp.
-        self.exec_root = Path(_short_temp_dir())
-        self.socket = self.exec_root / "docker.sock"
-        self.host = f"unix://{self.socket}"
-        self.data_root = directory / "data"
-        argv = [
-            "dockerd",
-            "--storage-driver=vfs",
-            "--iptables=false",
-            "--ip6tables=false",
-            "--bridge=none",
-            f"--data-root={self.data_root}",
-            f"--exec-root={self.exec_root / 'exec'}",
-            f"--pidfile={self.exec_root / 'docker.pid'}",
-            f"--host={self.host}",
-        ]
-        env = {
-            "PATH": os.environ.get("PATH", "") + ":/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "HOME": str(directory),
-        }
-        self.service = Service(
-            "dockerd", namespace.command(argv, binds), directory / "dockerd.log", env
-        )
-        try:
-            self.service.wait_until(self._ping, "the API socket")
-        except BaseException:  # pytest.fail is one: leave no daemon and no temp dir behind
-            self.stop()
-            raise
-
-    def _ping(self) -> bool:
-        if not self.socket.exists():
-            return False
-        try:
-            with socket.socket(socket.AF_UNIX) as conn:
-                conn.settimeout(2)
-                conn.connect(str(self.socket))
-                conn.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
-                return conn.recv(64).startswith(b"HTTP/1.0 200")
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        self.service.stop()
-        shutil.rmtree(self.data_root, ignore_errors=True)  # vfs copies every layer: keep no disk
-        shutil.rmtree(self.exec_root, ignore_errors=True)
-
-
-def _short_temp_dir() -> str:
-    import tempfile
-
-    return tempfile.mkdtemp(prefix="ecrpy-e2e-", dir="/tmp")
 
 
 # -- the helper, recorded ------------------------------------------------------------------------
