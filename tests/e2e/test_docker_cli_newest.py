@@ -46,7 +46,9 @@ def test_push_then_pull_through_ecrpy(
         pulled = docker28.ok("pull", image)
         assert f"Downloaded newer image for {image}" in pulled.stdout, world.shown(pulled)
 
-    rounds.cold_then_warm(user, fake, push_then_pull)
+    cold, warm = rounds.cold_then_warm(user, fake, push_then_pull)
+
+    assert (cold.gets, warm.gets) == (2, 2), (cold, warm)  # one per push and per pull
 
     assert world.Access("PUT", "/v2/e2e/docker28/manifests/1", True) in ecr_registry.accesses(mark)
     assert ecr_registry.read("/v2/e2e/docker28/manifests/1", mark)
