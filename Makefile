@@ -38,12 +38,11 @@ test: $(STAMP)
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -q -m e2e tests/e2e
 
-# ecrpy as users install it (fresh venv + its bundled pip, pipx) against docker-credential-ecr-login
-# (apt: amazon-ecr-credential-helper) and the interpreter's floors, side by side in one run; starts
-# dockerd and binds loopback:443, so one at a time. Writes benchmarks/results/latest.*
+# ecrpy as users install it (fresh venv + its bundled pip, pipx) against docker-credential-ecr-login,
+# the newest (0.12.0, Debian sid's, through .ci/sid-tools.sh) and Debian stable's (0.6.0, apt), and
+# the interpreter's floors, side by side in one run; starts dockerd and binds loopback:443, so one
+# at a time. Writes benchmarks/results/latest.*. As root it installs both Go helpers and GNU time.
 # BENCH_ARGS: e.g. --quick (a smoke run), --baseline main (an older ecrpy beside this one).
-# The Go helpers it runs beside ecrpy: the newest (0.12.0, Debian sid's, through .ci/sid-tools.sh)
-# and Debian stable's (0.6.0, apt); GNU time for peak RSS. Installed when run as root.
 BENCH_ARGS ?=
 bench: $(STAMP)
 	@if [ "$$(id -u)" = 0 ]; then \
