@@ -29,6 +29,17 @@ _BIND_ALL = (
 START_TIMEOUT = 120.0  # seconds; a busy 2-core machine starts dockerd slowly
 
 
+def end(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Stop a service we started, by its PID: SIGTERM, then SIGKILL after ``timeout`` seconds."""
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout)
+
+
 class DockerdError(RuntimeError):
     """dockerd did not start (its log's last lines in the message)."""
 
@@ -157,13 +168,7 @@ class Dockerd:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self.process.poll() is None:
-            os.kill(self.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
-                self.process.wait(timeout)
+        end(self.process, timeout)
         self._log.close()
         shutil.rmtree(self.data_root, ignore_errors=True)  # vfs copies every layer: keep no disk
         shutil.rmtree(self.exec_root, ignore_errors=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -135,56 +136,68 @@ def test_oras_pushes_then_pulls_a_file(
     assert ecr_registry.read(manifest, mark)
 
 
-def test_cosign_tree_of_an_ecr_image(
-    go_tool: Callable[[str], GoTool],
-    go_user: User,
-    fake: FakeAWS,
-    ecr_registry: world.Registry,
-    base: world.OciImage,
-) -> None:
-    cosign = go_tool("cosign")
-
-    def listed(result: subprocess.CompletedProcess[str]) -> None:
-        assert "No Supply Chain Security Related Artifacts" in result.stdout, world.shown(result)
-
-    prove(go_user, fake, ecr_registry, lambda: cosign("tree", BASE), listed, gets=1)
+# -- clients that read an image in ECR: what each runs, and what its output must show -----------
 
 
-def test_notation_lists_the_signatures_of_an_ecr_image(
-    go_tool: Callable[[str], GoTool],
-    go_user: User,
-    fake: FakeAWS,
-    ecr_registry: world.Registry,
-    base: world.OciImage,
-) -> None:
-    notation = go_tool("notation")
-    reference = f"{world.REGISTRY}/e2e/go-base@{base.manifest_digest}"
-
-    def listed(result: subprocess.CompletedProcess[str]) -> None:
-        assert "has no associated signature" in result.stdout, world.shown(result)
-
-    prove(go_user, fake, ecr_registry, lambda: notation("ls", reference), listed, gets=1)
+def cosign_tree(image: world.OciImage, scratch: Path) -> list[str]:
+    return ["tree", BASE]
 
 
-def test_syft_makes_the_sbom_of_an_ecr_image(
-    go_tool: Callable[[str], GoTool],
-    go_user: User,
-    fake: FakeAWS,
-    ecr_registry: world.Registry,
-    base: world.OciImage,
-) -> None:
-    syft = go_tool("syft")
-
-    def described(result: subprocess.CompletedProcess[str]) -> None:
-        sbom = json.loads(result.stdout)
-        assert sbom["source"]["metadata"]["manifestDigest"] == base.manifest_digest, sbom
-        assert sbom["source"]["metadata"]["userInput"] == BASE
-
-    scan = lambda: syft("scan", f"registry:{BASE}", "--output", "syft-json")  # noqa: E731
-    prove(go_user, fake, ecr_registry, scan, described, gets=1)
+def cosign_listed(result: subprocess.CompletedProcess[str], image: world.OciImage) -> bool:
+    return "No Supply Chain Security Related Artifacts" in result.stdout
 
 
-def test_trivy_scans_an_ecr_image_offline(
+def notation_ls(image: world.OciImage, scratch: Path) -> list[str]:
+    return ["ls", f"{world.REGISTRY}/e2e/go-base@{image.manifest_digest}"]
+
+
+def notation_listed(result: subprocess.CompletedProcess[str], image: world.OciImage) -> bool:
+    return "has no associated signature" in result.stdout
+
+
+def syft_scan(image: world.OciImage, scratch: Path) -> list[str]:
+    return ["scan", f"registry:{BASE}", "--output", "syft-json"]
+
+
+def syft_described(result: subprocess.CompletedProcess[str], image: world.OciImage) -> bool:
+    source = json.loads(result.stdout)["source"]["metadata"]
+    return bool(source["manifestDigest"] == image.manifest_digest and source["userInput"] == BASE)
+
+
+def trivy_image(image: world.OciImage, scratch: Path) -> list[str]:
+    # A cache of its own per run (else warm would read its layer cache), no database to fetch.
+    cache = tempfile.mkdtemp(prefix="trivy-cache-", dir=scratch)
+    offline = ["--image-src", "remote", "--skip-db-update", "--offline-scan"]
+    return [
+        "image",
+        *offline,
+        "--scanners",
+        "secret",
+        "--format",
+        "json",
+        "--cache-dir",
+        cache,
+        BASE,
+    ]
+
+
+def trivy_scanned(result: subprocess.CompletedProcess[str], image: world.OciImage) -> bool:
+    report = json.loads(result.stdout)
+    digest = f"{world.REGISTRY}/e2e/go-base@{image.manifest_digest}"
+    return bool(report["ArtifactName"] == BASE and report["Metadata"]["RepoDigests"] == [digest])
+
+
+READERS = {  # client: (its arguments, what its output must show, gets per run)
+    "cosign": (cosign_tree, cosign_listed, 1),
+    "notation": (notation_ls, notation_listed, 1),
+    "syft": (syft_scan, syft_described, 1),
+    "trivy": (trivy_image, trivy_scanned, 1),
+}
+
+
+@pytest.mark.parametrize("program", list(READERS))
+def test_a_client_reads_an_ecr_image(
+    program: str,
     go_tool: Callable[[str], GoTool],
     go_user: User,
     fake: FakeAWS,
@@ -192,19 +205,17 @@ def test_trivy_scans_an_ecr_image_offline(
     base: world.OciImage,
     tmp_path: Path,
 ) -> None:
-    trivy = go_tool("trivy")
-    offline = ["--image-src", "remote", "--skip-db-update", "--offline-scan"]
-    argv = ["image", *offline, "--scanners", "secret", "--format", "json"]
-    argv += ["--cache-dir", str(tmp_path / "trivy-cache"), BASE]
+    """cosign's tree, notation's signature list, syft's SBOM, trivy's offline secret scan."""
+    client = go_tool(program)
+    arguments, shows, gets = READERS[program]
 
-    def scanned(result: subprocess.CompletedProcess[str]) -> None:
-        report = json.loads(result.stdout)
-        assert report["ArtifactName"] == BASE, report
-        digests = report["Metadata"]["RepoDigests"]
-        assert digests == [f"{world.REGISTRY}/e2e/go-base@{base.manifest_digest}"], report
-        shutil.rmtree(tmp_path / "trivy-cache")  # else warm would read its layer cache
+    def read() -> subprocess.CompletedProcess[str]:
+        return client(*arguments(base, tmp_path))
 
-    prove(go_user, fake, ecr_registry, lambda: trivy(*argv), scanned, gets=1)
+    def showed(result: subprocess.CompletedProcess[str]) -> None:
+        assert shows(result, base), world.shown(result)
+
+    prove(go_user, fake, ecr_registry, read, showed, gets=gets)
 
 
 def test_buildx_builds_from_an_ecr_base_and_pushes(

@@ -23,7 +23,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import tarfile
@@ -35,7 +34,7 @@ from pathlib import Path
 import pytest
 
 from fakeaws import hosts
-from fakeaws.dockerd import Dockerd, DockerdError, Namespace
+from fakeaws.dockerd import Dockerd, DockerdError, Namespace, end
 
 __all__ = ["Dockerd", "DockerdError", "Namespace"]  # the shared harness, as the e2e world's
 
@@ -186,13 +185,7 @@ class Service:
         pytest.fail(f"{self.name}: {what} not ready after {timeout:.0f}s:\n{self.tail()}")
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self.alive():
-            os.kill(self.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
-                self.process.wait(timeout)
+        end(self.process, timeout)
         self.handle.close()
 
 
