@@ -247,3 +247,47 @@ def test_buildx_builds_from_an_ecr_base_and_pushes(
 
     assert ecr_registry.read("/v2/e2e/go-base/manifests/1", mark)
     assert world.Access("PUT", "/v2/e2e/buildx/manifests/1", True) in ecr_registry.accesses(mark)
+
+
+def test_trivy_with_aws_credentials_of_its_own_runs_no_helper(
+    go_tool: Callable[[str], GoTool],
+    go_user: User,
+    user: User,
+    fake: FakeAWS,
+    base: world.OciImage,
+    tmp_path: Path,
+) -> None:
+    """Why the clients above see no AWS setting, and what docs/clients.md tells trivy users:
+    given AWS credentials, trivy asks ECR itself, and ecrpy's ``credHelpers`` entry is unused."""
+    go_user.env.update({k: v for k, v in user.env.items() if k.startswith("AWS_")})
+    trivy = go_tool("trivy")
+    tokens = fake.count("GetAuthorizationToken")
+
+    result = trivy(*trivy_image(base, tmp_path))
+
+    assert result.returncode == 0, world.shown(result)
+    assert trivy_scanned(result, base), world.shown(result)
+    assert go_user.helper_runs() == []
+    assert fake.count("GetAuthorizationToken") == tokens + 1  # trivy's own
+
+
+def test_cosign_with_aws_credentials_but_no_docker_config_is_refused(
+    go_tool: Callable[[str], GoTool],
+    go_user: User,
+    user: User,
+    fake: FakeAWS,
+    ecr_registry: world.Registry,
+    base: world.OciImage,
+    tmp_path: Path,
+) -> None:
+    """cosign takes credentials from Docker's config alone (docs/clients.md): AWS keys in its
+    environment do not get it a token."""
+    go_user.env.update({k: v for k, v in user.env.items() if k.startswith("AWS_")})
+    go_user.configure_docker({})
+    mark, tokens = ecr_registry.mark(), fake.count("GetAuthorizationToken")
+
+    result = go_tool("cosign")(*cosign_tree(base, tmp_path))
+
+    assert result.returncode != 0, world.shown(result)
+    assert fake.count("GetAuthorizationToken") == tokens
+    assert any(not access.authorized for access in ecr_registry.accesses(mark))
