@@ -59,7 +59,9 @@ apt_options=(
 apt-get "${apt_options[@]}" update -qq
 (cd "$scratch/debs" && apt-get "${apt_options[@]}" download -qq "${DEBS[@]}")
 
-python3 -m pip download --quiet --no-deps --only-binary=:all: \
+# pip from a scratch venv: a minimal Debian has python3-venv (.ci/run installs it) but no pip.
+python3 -m venv "$scratch/venv"
+"$scratch/venv/bin/python" -m pip download --quiet --no-deps --only-binary=:all: \
   --dest "$scratch/wheels" "${WHEELS[@]}"
 
 rm -rf "$PREFIX.new"

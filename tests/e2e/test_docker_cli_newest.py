@@ -29,7 +29,8 @@ def docker28(user: User, dockerd: world.Dockerd, ecr_registry: world.Registry) -
     world.require(program)
     cli = DockerCLI(user, dockerd, program)
     version = cli.ok("version", "--format", "{{.Client.Version}}").stdout
-    assert version.startswith("28."), version
+    major, minor = (int(part) for part in version.split(".")[:2])
+    assert (major, minor) >= (28, 3), version  # DOCKER_AUTH_CONFIG came with 28.3
     return cli
 
 
