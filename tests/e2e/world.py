@@ -34,9 +34,7 @@ from pathlib import Path
 import pytest
 
 from fakeaws import hosts
-from fakeaws.dockerd import Dockerd, DockerdError, Namespace, end
-
-__all__ = ["Dockerd", "DockerdError", "Namespace"]  # the shared harness, as the e2e world's
+from fakeaws.dockerd import Dockerd, DockerdError, Namespace, end  # noqa: F401 (the tests' world.*)
 
 ACCOUNT = "123456789012"
 REGISTRY = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
@@ -74,7 +72,8 @@ SID_PLUGINS = SID_PREFIX / "usr" / "libexec" / "docker" / "cli-plugins"
 
 
 def sid_tool(name: str) -> str:
-    """The path of one of .ci/sid-tools.sh's programs (crane, oras, docker 28.5 ...)."""
+    """The path of one of .ci/sid-tools.sh's programs (crane, oras, docker 28.5 ...); named in
+    :data:`PACKAGES` so that :func:`require` says how to install it."""
     path = str(SID_BIN / name)
     PACKAGES.setdefault(path, f"{name}: run .ci/sid-tools.sh")
     return path
