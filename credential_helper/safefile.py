@@ -389,10 +389,15 @@ def lock_within(fd: int, timeout: float) -> bool:
 
 
 def held_elsewhere(exc: OSError) -> bool:
-    """``msvcrt.locking`` failed because another process holds the region (not an error)."""
+    """``msvcrt.locking`` failed because another process holds the region (not an error).
+
+    Microsoft's C runtime says ``EACCES`` (``EDEADLK`` once its own retries are spent); wine's
+    leaves ``errno`` at 0. Any other errno is a real error. Mistaking one for the other costs at
+    most the bounded wait.
+    """
     import errno
 
-    return exc.errno in (errno.EACCES, errno.EDEADLK)
+    return exc.errno in (errno.EACCES, errno.EDEADLK, 0)
 
 
 if sys.platform == "win32":

@@ -304,4 +304,5 @@ def test_a_lock_held_elsewhere_is_told_from_an_error() -> None:
 
     assert safefile.held_elsewhere(OSError(errno.EACCES, "locked"))
     assert safefile.held_elsewhere(OSError(errno.EDEADLK, "locked"))
+    assert safefile.held_elsewhere(OSError(0, "Error"))  # wine's C runtime sets no errno
     assert not safefile.held_elsewhere(OSError(errno.EBADF, "bad descriptor"))
