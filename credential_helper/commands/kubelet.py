@@ -344,15 +344,18 @@ def _role(request: Request, registry: Registry, environ: Mapping[str, str]) -> t
 # -- serving -----------------------------------------------------------------------------------
 
 
-def serve(request: Request, environ: Mapping[str, str], now: float) -> dict[str, Any]:
-    """The response for a request; raises TokenUnavailable or RequestError when there is none."""
+def serve(request: Request, environ: Mapping[str, str]) -> dict[str, Any]:
+    """The response for a request; raises TokenUnavailable or RequestError when there is none.
+
+    ``cacheDuration`` is counted from the moment the answer is written, after the fetch: counted
+    from before it, a slow fetch would tell the kubelet to keep a token past its half-life."""
     key, host = image_registry(request.image)
     # the alias is looked up by ``host[:port]``: ``auth`` stays keyed by the name the kubelet
     # matches the image with
     registry = route(key, environ).registry if host else None
     if registry is None:
         log.info("kubelet %s: not an ECR registry, no credentials", key)
-        return response(request.api_version, key, None, now)
+        return response(request.api_version, key, None, time.time())
     role, settings, account = "", None, None
     if request.token:
         role, settings = _role(request, registry, environ)
@@ -370,9 +373,9 @@ def serve(request: Request, environ: Mapping[str, str], now: float) -> dict[str,
         entry = source.get(registry)
     except TokenUnavailable as exc:
         if tokens.anonymous(registry, exc) and account is None:
-            return response(request.api_version, key, None, now)  # anonymous public pulls
+            return response(request.api_version, key, None, time.time())  # anonymous public pulls
         raise
-    return response(request.api_version, key, entry, now)
+    return response(request.api_version, key, entry, time.time())
 
 
 def _parse_args(argv: list[str]) -> float | None:
@@ -441,7 +444,7 @@ def _run(argv: list[str], environ: Mapping[str, str], stderr: TextIO) -> int:
             too_long = f"ecrpy: the request is larger than {MAX_REQUEST} bytes"
             request = parse_request(read_stdin(MAX_REQUEST, too_long))
             token = request.token
-            answer = serve(request, environ, time.time())
+            answer = serve(request, environ)
     except (RequestError, TokenUnavailable) as exc:
         return _fail(f"ecrpy: {exc}", environ, token, stderr)
     except HelperError as exc:  # stdin too long
