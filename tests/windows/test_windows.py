@@ -16,6 +16,7 @@ import pytest
 from credential_helper import __version__
 from fakeaws.server import FakeAWS, Fault
 from tests.conftest import ACCESS_KEY, REGISTRY
+from tests.test_deadline import RAISED, SWALLOWED
 
 from .conftest import Machine, User, windows_path, wine
 
@@ -151,31 +152,9 @@ def test_whoami_names_the_registry_and_the_identity(user: User) -> None:
 
 # -- the platform layer ----------------------------------------------------------------------
 
-SLOW = """
-import time
-from credential_helper.deadline import Deadline
-from credential_helper.errors import TokenUnavailable
-try:
-    with Deadline(0.2, "doing something slow", "a hint"):
-        time.sleep(60)
-except TokenUnavailable as exc:
-    print(exc.kind, exc)
-"""
-
-SWALLOWED = """
-import time
-from credential_helper.deadline import Deadline
-with Deadline(0.2, "doing something slow", "a hint"):
-    while True:  # a library that swallows everything, the alarm included
-        try:
-            time.sleep(60)
-        except BaseException:
-            pass
-"""
-
 
 def test_the_deadline_rings_without_sigalrm(machine: Machine) -> None:
-    rung = wine(str(machine.python / "python.exe"), "-c", SLOW)
+    rung = wine(str(machine.python / "python.exe"), "-c", RAISED)  # POSIX's cases, on Windows
     assert (rung.returncode, rung.stderr) == (0, "")
     assert rung.stdout == (
         "network gave up after 0.2 s doing something slow (no answer in time; a hint)\n"
