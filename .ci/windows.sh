@@ -3,7 +3,7 @@
 # of ecrpy has that Linux lacks, installed into ECRPY_WINDOWS (default ~/.cache/ecrpy-windows).
 #   prefix/     a 64-bit wine prefix (Debian's wine64: wine 8)
 #   python/     python.org's embeddable CPython 3.11 for Windows with pip, as a user would have
-#   wheelhouse/ ecrpy's dependencies as Windows wheels, so the suite installs without a network
+#   wheelhouse/ ecrpy's dependencies and setuptools as Windows wheels: the suite needs no network
 # Docker's own credential-helper client (Go, built for Windows by the suite) needs Debian's
 # golang-1.19 (Go >= 1.23 binaries do not start on wine 8) and the client package's source.
 # Idempotent: each step is skipped when its result is there. Run by .ci/run before `make test`.
@@ -94,9 +94,14 @@ PYEOF
   [ -f "$PY/Scripts/pip.exe" ] || { echo "windows.sh: pip did not install" >&2; exit 1; }
 fi
 
-# ecrpy's dependencies (from pyproject.toml) as wheels for Windows, CPython 3.11, x86-64.
-python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
-  > "$scratch/requirements.txt"
+# ecrpy's dependencies and build requirements (from pyproject.toml) as wheels for Windows,
+# CPython 3.11, x86-64: the suite installs the release artefacts, and builds the sdist, offline.
+python3 - "$scratch/requirements.txt" <<'PYEOF'
+import sys, tomllib
+project = tomllib.load(open("pyproject.toml", "rb"))
+needed = project["project"]["dependencies"] + project["build-system"]["requires"]
+open(sys.argv[1], "w").write("\n".join(needed) + "\n")
+PYEOF
 python3 -m pip download --quiet --only-binary :all: --platform win_amd64 --python-version 3.11 \
   --implementation cp -d "$ROOT/wheelhouse" -r "$scratch/requirements.txt"
 

@@ -9,7 +9,9 @@ name. No run may print a traceback, and nothing under the decoy ``HOME`` may be 
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +20,7 @@ from fakeaws.server import FakeAWS, Fault
 from tests.conftest import ACCESS_KEY, REGISTRY
 from tests.test_deadline import RAISED, SWALLOWED
 
-from .conftest import Machine, User, windows_path, wine
+from .conftest import TOOLCHAIN, Machine, User, windows_path, wine
 
 pytestmark = pytest.mark.windows
 
@@ -45,6 +47,26 @@ def test_make_dist_builds_a_windows_wheel_with_an_entry_point_and_pip_prefers_it
     assert "Tag: py3-none-win_amd64" in (installed / "WHEEL").read_text()
     assert (machine.scripts / "docker-credential-ecrpy.exe").is_file()
     assert not (machine.scripts / "docker-credential-ecrpy").exists()  # LookPath would skip it
+
+
+def test_pip_on_windows_building_the_sdist_installs_the_exe_too(
+    machine: Machine, tmp_path: Path
+) -> None:
+    """What ``pipx install git+https://...`` does on Windows: pip builds the wheel there (its
+    metadata first, then the wheel reusing it), and it must be the Windows one."""
+    python = tmp_path / "python"
+    shutil.copytree(TOOLCHAIN / "python", python)
+    pip = [str(python / "python.exe"), "-m", "pip", "install", "--no-index", "--no-deps"]
+    wheelhouse = ["--find-links", windows_path(TOOLCHAIN / "wheelhouse")]
+    assert wine(*pip, *wheelhouse, "setuptools").returncode == 0
+    (sdist,) = machine.wheels.glob("ecrpy-*.tar.gz")
+    # The embeddable CPython ignores PYTHONPATH, which pip's isolated build needs: build in place.
+    built = wine(*pip, "--no-build-isolation", windows_path(sdist))
+    assert built.returncode == 0, built.stdout + built.stderr
+    exe = python / "Scripts" / "docker-credential-ecrpy.exe"
+    assert (
+        wine(str(exe), "version").stdout.strip() == f"docker-credential-ecrpy (ecrpy) {__version__}"
+    )
 
 
 def test_dockers_client_finds_the_exe_and_runs_version_and_help(user: User) -> None:
