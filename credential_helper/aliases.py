@@ -6,18 +6,18 @@ lists each such name exactly (``host`` or ``host:port``) in ``[aliases]``, with 
 stands for. ecrpy never guesses one and never derives an account from a name it does not know: a
 registry name chosen by someone else must never collect a token.
 
-Every command resolves a server URL through :func:`registry_for`, the one rule: an ECR hostname
-names itself (no settings read, so the warm ``get`` of a real ECR host pays nothing for this);
-any other name is looked up in ``[aliases]``. An alias is served by ecrpy, with the aliased
-registry's token (one cache entry per registry, whatever it is called), and never forwarded to
-another credential store. The alias map is part of the settings file, so it is part of the
-identity fingerprint, as every setting is.
+Every front end resolves a server URL through :func:`registry.route`, the one rule: an ECR
+hostname names itself (no settings read, so the warm ``get`` of a real ECR host pays nothing for
+this); any other name is looked up here, in ``[aliases]``. An alias is served by ecrpy, with the
+aliased registry's token (one cache entry per registry, whatever it is called), and never
+forwarded to another credential store. The alias map is part of the settings file, so it is part
+of the identity fingerprint, as every setting is.
 """
 
 from . import protocol
 from .registry import Registry, parse
 
-TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
+TYPE_CHECKING = False  # a warm module: see docs/architecture.md, "The get path is hot"
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -38,9 +38,10 @@ def lookup(url: str, environ: "Mapping[str, str]") -> "Registry | None":
 
     Reads and parses the settings file; raises ``config.ConfigError`` when it is broken.
     """
-    from .identity import config_path, read_file
+    from .identity import read_file
+    from .paths import settings_file
 
-    raw = read_file(config_path(environ))
+    raw = read_file(settings_file(environ))
     if raw is None or (b"aliases" not in raw and b"\\" not in raw):
         # No [aliases] table can be in these bytes (a backslash could spell the name in a
         # quoted key), so no TOML parse: it costs more than a whole warm get, and every request
@@ -49,12 +50,6 @@ def lookup(url: str, environ: "Mapping[str, str]") -> "Registry | None":
     from . import config
 
     return resolve(protocol.authority(url), config.load(environ))
-
-
-def registry_for(url: str, environ: "Mapping[str, str]") -> "Registry | None":
-    """The ECR registry a server URL names, itself or through an alias; None for any other."""
-    found = parse(protocol.hostname(url))
-    return found if found is not None else lookup(url, environ)
 
 
 def names(loaded: "Config", host: str) -> list[str]:

@@ -10,10 +10,8 @@ Policy (when an entry is fresh, who fetches) lives in :mod:`tokens`; this module
 """
 
 import os
-import stat
-import time
 
-from . import jsonlite, log, safefile
+from . import jsonlite, log, paths, safefile
 
 # A warm get imports this module: types are for mypy only (typing imports re, ~13 ms), and
 # annotations are quoted where Python would evaluate them, because the __future__ import
@@ -28,8 +26,6 @@ _LOCK_SUFFIX = ".lock"
 _FAIL_SUFFIX = ".fail"
 _NOTE_SUFFIX = ".noted"
 _MAX_ENTRY_BYTES = 64 * 1024  # an ECR token is ~2-3 KiB; anything far larger is not ours
-_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 class Entry:
@@ -108,23 +104,6 @@ def decode(text: str) -> "Entry | None":
     return Entry(host, identity, username, password, expires_at, fetched_at)
 
 
-def default_dir(environ: "Mapping[str, str]") -> "str | None":
-    """Where tokens live: ``$AWS_ECR_CACHE_DIR`` (the Go helper's variable), else XDG's cache.
-
-    None when there is no home to put it in (a service account with no ``HOME``).
-    """
-    explicit = environ.get("AWS_ECR_CACHE_DIR")
-    if explicit:
-        return os.path.expanduser(explicit)
-    xdg = environ.get("XDG_CACHE_HOME")
-    if xdg and os.path.isabs(xdg):
-        return os.path.join(xdg, "ecrpy")
-    home = environ.get("HOME") or os.path.expanduser("~")
-    if not home or home == "~" or not os.path.isabs(home):
-        return None
-    return os.path.join(home, ".cache", "ecrpy")
-
-
 def disabled(environ: "Mapping[str, str]") -> bool:
     """``AWS_ECR_DISABLE_CACHE``, set to anything non-empty, turns the cache off (as in Go's)."""
     return bool(environ.get("AWS_ECR_DISABLE_CACHE"))
@@ -132,7 +111,7 @@ def disabled(environ: "Mapping[str, str]") -> bool:
 
 def from_environ(environ: "Mapping[str, str]") -> "TokenCache | None":
     """The cache this environment uses, or None when it is off or has nowhere to live."""
-    directory = default_dir(environ)
+    directory = paths.cache_dir(environ)
     if directory is None or disabled(environ):
         return None
     return TokenCache(directory)
@@ -149,22 +128,20 @@ class TokenCache:
     def _name(self, host: str, identity: str) -> str:
         return os.path.join(self.directory, f"{host}.{identity}{_SUFFIX}")
 
-    def _trusted_dir(self) -> bool:
-        """The directory exists, is no symlink, is ours and nobody else can write to it."""
-        try:
-            info = os.lstat(self.directory)
-        except OSError:
-            return False
-        return _safe_dir(info, self.directory)
+    def _trusted_dir(self, create: bool = False) -> bool:
+        """The directory exists, is no symlink, is ours and nobody else can write to it.
+
+        Anything else is logged and means no cache (never fatal)."""
+        fault = safefile.private_dir(self.directory, create=create)
+        if fault is None:
+            return True
+        if fault.kind != safefile.MISSING:
+            log.warning("cache disabled: %s", fault.reason)
+        return False
 
     def ensure_dir(self) -> bool:
         """Create the directory (0700) if it is missing; True when it can be trusted."""
-        try:
-            os.makedirs(self.directory, mode=0o700, exist_ok=True)
-        except OSError as exc:
-            log.warning("cache disabled: cannot create %s: %s", self.directory, exc.strerror)
-            return False
-        return self._trusted_dir()
+        return self._trusted_dir(create=True)
 
     # -- reading (the warm path) ---------------------------------------------------------------
 
@@ -189,23 +166,18 @@ class TokenCache:
 
     def _read_text(self, path: str) -> "str | None":
         """A file's text, only if it is a regular file of ours that nobody else can read."""
-        try:
-            fd = safefile.open_fd(path, mine=True)  # a FIFO, device or symlink is never waited on
+        try:  # a FIFO, device, symlink or a file others can read is never used
+            raw = safefile.read(path, _MAX_ENTRY_BYTES, private=True)
         except safefile.NotRegular:
             log.warning("cache file %s is not a private file of this user: ignored", path)
             return None
         except OSError:
-            return None  # missing (a miss), or a symlink we refuse to follow
-        try:
-            info = os.fstat(fd)
-            if info.st_mode & 0o077 or info.st_size > _MAX_ENTRY_BYTES:
-                log.warning("cache file %s is not a private file of this user: ignored", path)
-                return None
-            raw = os.read(fd, _MAX_ENTRY_BYTES + 1)
-        except OSError:
+            return None  # a symlink we refuse to follow, or unreadable
+        if raw is None:
+            return None  # missing: a miss
+        if len(raw) > _MAX_ENTRY_BYTES:
+            log.warning("cache file %s is not a private file of this user: ignored", path)
             return None
-        finally:
-            os.close(fd)
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -238,20 +210,10 @@ class TokenCache:
         """Write ``text`` to a private temp file, then rename it over ``final``."""
         if not self.ensure_dir():
             return False
-        temp = os.path.join(self.directory, f".{os.getpid()}.{os.urandom(6).hex()}.tmp")
         try:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
-            fd = os.open(temp, flags, 0o600)
-            try:
-                data = text.encode("utf-8")
-                while data:
-                    data = data[os.write(fd, data) :]
-            finally:
-                os.close(fd)
-            os.replace(temp, final)
+            safefile.write_atomic(final, text.encode("utf-8"), 0o600)
         except OSError as exc:
             log.warning("cannot write cache file for %s: %s", host, exc.strerror)
-            _unlink(temp)
             return False
         return True
 
@@ -328,105 +290,20 @@ class TokenCache:
                     pass
         return dropped
 
-    def lock(self, host: str, identity: str, timeout: float) -> "Lock":
-        """An exclusive lock for one (host, identity), so that only one process fetches.
+    def lock(self, host: str, identity: str, timeout: float) -> "safefile.Lock":
+        """An exclusive lock for one (host, identity), so that only one process fetches (none
+        when the directory cannot be trusted: the cache is not used either).
 
         Creates the directory first: on a cold cache every racing process needs the lock file.
+        A lock that cannot be had within ``timeout`` is logged, and the caller goes on unlocked:
+        a second fetch is much better than a hung ``docker pull``.
         """
         path = self._name(host, identity)[: -len(_SUFFIX)] + _LOCK_SUFFIX
-        return Lock(path if self.ensure_dir() else None, timeout)
+        return safefile.Lock(path if self.ensure_dir() else None, timeout, _go_on_unlocked)
 
 
-class Lock:
-    """``flock`` on a lock file, waited for at most ``timeout`` seconds.
-
-    A waiter blocks in ``flock`` under a real-time alarm (:class:`deadline.Deadline`), so it
-    wakes the moment the holder is done instead of polling. Off the main thread, where no alarm
-    can be set, it polls. If the lock cannot be had in time (or at all), the waiter goes on
-    unlocked: a second fetch is much better than a hung ``docker pull``.
-    """
-
-    def __init__(self, path: "str | None", timeout: float) -> None:
-        self.path = path
-        self.timeout = timeout
-        self.fd: int | None = None
-
-    def __enter__(self) -> "Lock":
-
-        if self.path is None:  # no trustworthy directory: no lock, and the cache is not used
-            return self
-        try:
-            self.fd = safefile.open_fd(self.path, os.O_RDWR | os.O_CREAT, mine=True)
-        except OSError as exc:
-            log.warning("cannot open lock %s: %s; going on unlocked", self.path, exc.strerror)
-            return self
-        try:
-            held = flock_within(self.fd, self.timeout)
-        except OSError as exc:
-            log.warning("cannot lock %s: %s; going on unlocked", self.path, exc.strerror)
-            return self
-        if not held:
-            log.warning(
-                "lock %s still held after %.0fs; going on unlocked", self.path, self.timeout
-            )
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.fd is not None:
-            os.close(self.fd)  # closing the descriptor releases the flock
-            self.fd = None
-
-
-def flock_within(fd: int, timeout: float) -> bool:
-    """An exclusive ``flock`` on ``fd``: True once held, False if not within ``timeout`` s.
-
-    Uncontended, one non-blocking call. Contended, the waiter blocks in ``flock`` under a
-    real-time alarm (:class:`deadline.Deadline`), so it wakes the moment the holder is done
-    instead of polling; off the main thread, where no alarm can be set, it polls. Raises
-    ``OSError`` when the file cannot be locked at all. The token cache and the login store both
-    lock with it.
-    """
-    import fcntl
-
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True  # nobody held it
-    except BlockingIOError:
-        pass
-    from .deadline import Deadline
-    from .errors import TokenUnavailable
-
-    try:
-        with Deadline(timeout, "waiting for the lock") as alarm:
-            if alarm.armed:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                return True
-    except TokenUnavailable:
-        return False
-    deadline = time.monotonic() + timeout  # no alarm off the main thread: poll
-    pause = 0.005
-    while time.monotonic() < deadline:
-        time.sleep(pause)
-        pause = min(pause * 2, 0.1)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            continue
-    return False
-
-
-def _safe_dir(info: "os.stat_result", path: str) -> bool:
-    if not stat.S_ISDIR(info.st_mode):
-        log.warning("cache disabled: %s is not a directory (or is a symlink)", path)
-        return False
-    if info.st_uid != os.geteuid():
-        log.warning("cache disabled: %s belongs to another user", path)
-        return False
-    if info.st_mode & 0o022:
-        log.warning("cache disabled: %s is writable by other users", path)
-        return False
-    return True
+def _go_on_unlocked(lock: "safefile.Lock") -> None:
+    log.warning("%s; going on unlocked", lock.problem)
 
 
 def _unlink(path: str) -> bool:

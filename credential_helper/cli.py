@@ -11,10 +11,7 @@ import sys
 from . import __version__, log, protocol
 from .protocol import HelperError
 
-# A warm get imports this module: types are for mypy only (typing imports re, ~13 ms), and
-# annotations are quoted where Python would evaluate them, because the __future__ import
-# that would defer them imports a module too (~0.25 ms of every get).
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # a warm module: see docs/architecture.md, "The get path is hot"
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Callable, NoReturn
@@ -23,9 +20,17 @@ if TYPE_CHECKING:
     from .registry import Registry
 
 PROGRAM = "docker-credential-ecrpy"
-# The words of commands/ (kept here too, so that a protocol action never imports that package;
-# tests/test_cli.py checks that the two lists agree).
-TOOL_WORDS = ("configure", "doctor", "whoami", "kubelet-provider", "export", "login")
+# The tools around the helper: command word -> module of commands/, each with a
+# ``run(argv, environ) -> int``. The one table of them, kept here so that a protocol action
+# never imports the commands package.
+TOOLS = {
+    "configure": "configure",
+    "doctor": "doctor",
+    "whoami": "whoami",
+    "kubelet-provider": "kubelet",
+    "export": "export",
+    "login": "login",
+}
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
 DOCS = "https://github.com/ecrpy/ecrpy/tree/main/docs#readme"  # pyproject's Documentation URL
@@ -69,7 +74,7 @@ def usage_error(problem: str) -> str:
     The protocol's usage line stays first, as docker-credential-helpers prints it."""
     return (
         f"{PROGRAM}: {problem}\n{protocol.usage(PROGRAM)}\n"
-        f"Tools: {', '.join(TOOL_WORDS)}\n"
+        f"Tools: {', '.join(TOOLS)}\n"
         f"Run '{PROGRAM} --help' for what each command does."
     )
 
@@ -86,13 +91,15 @@ def _fail(line: str, quiet: bool = False) -> None:
         sys.stderr.write(line + "\n")
 
 
-def read_stdin() -> bytes:
+def read_stdin(limit: int = protocol.MAX_INPUT, too_long: str = "") -> bytes:
+    """At most ``limit`` bytes of stdin; more is an error (``too_long``, or the helper's line),
+    never a request cut short."""
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:
         return b""
-    data: bytes = stream.read(protocol.MAX_INPUT + 1)
-    if len(data) > protocol.MAX_INPUT:
-        raise HelperError(f"ecrpy: input too long: more than {protocol.MAX_INPUT} bytes on stdin")
+    data: bytes = stream.read(limit + 1)
+    if len(data) > limit:
+        raise HelperError(too_long or f"ecrpy: input too long: more than {limit} bytes on stdin")
     return data
 
 
@@ -112,34 +119,22 @@ class OtherRegistry(Exception):
 
 
 def _registry(url: str, raw: bytes, environ: "Mapping[str, str]") -> "Registry":
-    """The ECR registry a server URL names, or an alias stands for (see aliases.py). The one
-    decision of what ecrpy serves itself: any other host is another registry's request
-    (OtherRegistry), never an ECR one; an ECR-shaped host in a region ecrpy does not know is
-    not-found (never forwarded), with why on stderr."""
-    from .registry import parse
+    """The registry ecrpy serves for this server URL, by :func:`registry.route`: any other
+    host is another registry's request (OtherRegistry); an ECR-shaped host in a region ecrpy
+    does not know is not-found (never forwarded), with why on stderr."""
+    from .registry import EXTRA_REGIONS_ENV, OTHER, route
 
-    host = protocol.hostname(url)
-    registry = parse(host)  # an ECR host: the warm path reads no settings and no aliases
-    if registry is not None:
-        return registry
-    from .aliases import lookup
-    from .registry import EXTRA_REGIONS_ENV, unknown_region
-
-    try:
-        registry = lookup(url, environ)
-    except Exception as exc:
-        raise _settings_error(exc) from None
-    if registry is None:
-        region = unknown_region(host)
-        if region is None and host:
-            raise OtherRegistry(raw)
-        if region is not None:
-            sys.stderr.write(
-                f"ecrpy: {host}: region {region} is not one ecrpy knows, so no token for it; "
-                f"if AWS opened it after this release, set {EXTRA_REGIONS_ENV}={region}\n"
-            )
-        raise HelperError(protocol.NOT_FOUND)  # a URL naming no host at all goes nowhere
-    return registry
+    found = route(url, environ)
+    if found.registry is not None:
+        return found.registry
+    if found.kind == OTHER:
+        raise OtherRegistry(raw)
+    if found.region is not None:
+        sys.stderr.write(
+            f"ecrpy: {found.name}: region {found.region} is not one ecrpy knows, so no token "
+            f"for it; if AWS opened it after this release, set {EXTRA_REGIONS_ENV}={found.region}\n"
+        )
+    raise HelperError(protocol.NOT_FOUND)  # a URL naming no host at all goes nowhere
 
 
 def _identity(environ: "Mapping[str, str]") -> str:
@@ -163,29 +158,23 @@ def cmd_get(environ: "Mapping[str, str]") -> str:
     if entry is not None:
         log.hit(key, identity)
     else:
-        entry = _refresh(cache, identity, registry, environ)
+        entry = _refresh(identity, registry, environ)
     echoed = protocol.without_userinfo(url)  # never hand back a password the client sent
     return protocol.encode_credentials(protocol.Credentials(echoed, entry.username, entry.password))
 
 
-def _refresh(
-    cache: "TokenCache | None", identity: str, registry: "Registry", environ: "Mapping[str, str]"
-) -> "Entry":
-    """The cold path: under the deadline, with the Docker config's other registries (fan-out)."""
-    from .deadline import TIMEOUT_ENV, timeout_from
+def _refresh(identity: str, registry: "Registry", environ: "Mapping[str, str]") -> "Entry":
+    """The cold path: under the deadline, with the Docker config's other registries (fan-out),
+    for the identity the warm path looked up (its cache is the one ``access.resolver`` opens)."""
+    from .access import resolver
     from .errors import TokenUnavailable
-    from .tokens import Resolver, anonymous, configured_fetch, configured_fetch_many
+    from .tokens import anonymous
 
-    resolver = Resolver(
-        cache,
-        identity,
-        configured_fetch(environ),
-        deadline=timeout_from(environ.get(TIMEOUT_ENV)),
-        fetch_many=configured_fetch_many(environ),
-        companions=lambda: _companions(environ, registry),
+    source = resolver(
+        environ, fingerprint=identity, companions=lambda: _companions(environ, registry)
     )
     try:
-        return resolver.get(registry)
+        return source.get(registry)
     except TokenUnavailable as exc:
         if anonymous(registry, exc):
             raise HelperError(protocol.NOT_FOUND) from None  # anonymous public pulls keep working
@@ -212,16 +201,6 @@ def cmd_store(environ: "Mapping[str, str]") -> str:
         "ecrpy fetches ECR tokens itself with your AWS credentials\n"
     )
     return ""
-
-
-def _settings_error(exc: Exception) -> Exception:
-    """A broken settings file as the helper's one line; any other exception as it is.
-
-    (``config`` is imported only here, once something failed: it is not on the warm path.)
-    """
-    from .config import ConfigError
-
-    return HelperError(f"ecrpy: {exc}") if isinstance(exc, ConfigError) else exc
 
 
 def cmd_erase(environ: "Mapping[str, str]") -> str:
@@ -283,7 +262,7 @@ def run(argv: list[str], environ: "Mapping[str, str]") -> int:
     if len(argv) == 1 and argv[0] in ("-h", "--help", "help"):
         sys.stdout.write(HELP + "\n")
         return EXIT_OK
-    if argv[0] in TOOL_WORDS:
+    if argv[0] in TOOLS:
         return _tool(argv, environ)
     command = COMMANDS.get(argv[0])
     if command is None or len(argv) > 1:
@@ -310,9 +289,12 @@ def run(argv: list[str], environ: "Mapping[str, str]") -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Exception as exc:  # the last line of defence: no traceback ever reaches a user
-        _log_crash(exc)
-        where = log.path() or "the log (set ECRPY_LOG_LEVEL=debug)"
-        _fail(f"ecrpy: internal error ({type(exc).__name__}) in '{argv[0]}'; details in {where}")
+        from .errors import TokenUnavailable, redact
+
+        if isinstance(exc, TokenUnavailable):  # a broken settings file, read for an alias
+            _fail(redact(f"ecrpy: {exc}", environ))
+        else:
+            _fail(crash(exc, f"'{argv[0]}'"))
         return EXIT_ERROR
     if answer:
         sys.stdout.write(answer + "\n")
@@ -320,11 +302,18 @@ def run(argv: list[str], environ: "Mapping[str, str]") -> int:
 
 
 def _tool(argv: list[str], environ: "Mapping[str, str]") -> int:
-    """Run one of the tools around the helper (``commands/``), imported only when asked for."""
+    """Run one of the tools around the helper (``commands/``), imported only when asked for.
+
+    A tool writes for a person, on any console: a character the console's encoding lacks (a
+    path or a message on a cp1252 Windows pipe) is printed as ``?``, never a crash."""
+    import contextlib
     import importlib
 
-    from .commands import COMMANDS as TOOLS
-
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):  # closed or detached: nobody reads
+                reconfigure(errors="replace")
     try:
         module = importlib.import_module(f".commands.{TOOLS[argv[0]]}", __package__)
         code: int = module.run(argv[1:], environ)
@@ -334,25 +323,36 @@ def _tool(argv: list[str], environ: "Mapping[str, str]") -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Exception as exc:
-        _log_crash(exc)
+        crash(exc, f"'{argv[0]}'")
         _fail(f"ecrpy: internal error ({type(exc).__name__}) in '{argv[0]}'")
         return EXIT_ERROR
 
 
-def _log_crash(exc: BaseException) -> None:
-    """Log where it broke (the frames), not the exception's text, which might hold anything."""
+def crash(exc: BaseException, where: str) -> str:
+    """Log where it broke (the frames, not the exception's text, which might hold anything);
+    return the one line that says so, for the front end to print its way."""
     import traceback
 
     frames = "".join(traceback.format_tb(exc.__traceback__))
-    log.error("internal error %s:\n%s", type(exc).__name__, frames)
+    try:
+        log.error("internal error %s:\n%s", type(exc).__name__, frames)
+        details = log.path() or "the log (set ECRPY_LOG_LEVEL=debug)"
+    except Exception:  # the log is what broke (a platform without an API it uses): say so, still
+        details = "no log (it could not be written)"
+    return f"ecrpy: internal error ({type(exc).__name__}) in {where}; details in {details}"
 
 
 def main(argv: "list[str] | None" = None) -> int:
     environ = os.environ
     args = sys.argv[1:] if argv is None else argv
-    from .cache import default_dir
+    from .paths import cache_dir
 
-    log.configure(default_dir(environ), environ.get(log.LEVEL_ENV))
+    # No log rather than a traceback: run still answers. (Not contextlib.suppress: an import
+    # every warm get would pay.)
+    try:  # noqa: SIM105
+        log.configure(cache_dir(environ), environ.get(log.LEVEL_ENV))
+    except Exception:  # noqa: S110
+        pass
     try:
         code = run(args or [""], environ)
         sys.stdout.flush()

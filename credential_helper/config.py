@@ -39,19 +39,28 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from . import safefile
-from .identity import config_path
+from .errors import CONFIG, TokenUnavailable
+from .paths import settings_file
+from .protocol import authority
 from .registry import Registry, is_region, parse, region_partition
 
 KEYS = ("profile", "role_arn", "external_id", "role_session_name", "duration_seconds", "region")
-_SESSION_NAME_CHARS = frozenset(
+SESSION_NAME_CHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-"
 )
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
 EXACT, ACCOUNT, GLOB = 3, 2, 1
 
 
-class ConfigError(Exception):
-    """The settings file cannot be used; the message names the file, the line and the key."""
+class ConfigError(TokenUnavailable):
+    """The settings file cannot be used; the message names the file, the line and the key.
+
+    A broken settings file is one more reason no token can be had (kind ``CONFIG``): every
+    front end answers it as it answers any other, with no translation of its own.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, CONFIG)
 
 
 class Settings(NamedTuple):
@@ -85,7 +94,7 @@ class Config(NamedTuple):
 
 def load(environ: Mapping[str, str]) -> Config:
     """The settings in force; an empty Config when the file does not exist."""
-    path = config_path(environ)
+    path = settings_file(environ)
     try:
         raw = safefile.read(path, follow=True)  # a FIFO there is never waited on
     except OSError as exc:
@@ -130,8 +139,6 @@ def parse_text(text: str, path: str) -> Config:
 
 def _aliases(table: Any, text: str, path: str) -> tuple[tuple[str, str], ...]:
     """The ``[aliases]`` table, checked: exact names (port included when given) to ECR hosts."""
-    from .protocol import authority
-
     if not isinstance(table, dict):
         raise ConfigError(f"ecrpy config {path}: 'aliases' must be a table of names to registries")
     found: dict[str, str] = {}
@@ -229,15 +236,21 @@ def _check(key: str, value: Any) -> str | None:
         return None
     if not isinstance(value, str) or not value:
         return "must be a non-empty string"
-    if key == "role_arn" and not (value.startswith("arn:") and ":role/" in value):
+    if key == "role_arn" and not is_role_arn(value):
         return "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
     if key == "role_session_name" and not (
-        2 <= len(value) <= 64 and set(value) <= _SESSION_NAME_CHARS
+        2 <= len(value) <= 64 and set(value) <= SESSION_NAME_CHARS
     ):
         return "must be 2 to 64 letters, digits or +=,.@_-"
     if key == "region" and not (is_region(value) and region_partition(value)):
         return "must be a region name such as us-east-1 (a newer one: see ECRPY_EXTRA_REGIONS)"
     return None
+
+
+def is_role_arn(value: str) -> bool:
+    """The shape of an IAM role ARN (``arn:<partition>:iam::<account>:role/<name>``), loosely:
+    STS judges the rest."""
+    return value.startswith("arn:") and ":role/" in value
 
 
 def _line_of(text: str, key: str, after: str | None = None) -> int:
@@ -258,7 +271,7 @@ def _line_of(text: str, key: str, after: str | None = None) -> int:
 
 def settings_for(config: Config, registry: Registry) -> Settings:
     """The settings of the most specific entry that matches this registry."""
-    import fnmatch
+    import fnmatch  # only here: a credsStore request reads [store] and never matches a registry
 
     best: Entry | None = None
     for entry in config.entries:

@@ -1,6 +1,7 @@
 """Docker's ``config.json``: find the ECR registries in it, and rewrite it without surprises.
 
-Docker reads ``$DOCKER_CONFIG/config.json``, else ``~/.docker/config.json``. For a registry it
+Docker reads ``$DOCKER_CONFIG/config.json``, else ``~/.docker/config.json`` (located by
+:func:`paths.docker_config`). For a registry it
 uses, in order: a ``credHelpers`` entry, the ``credsStore``, then a base64 ``auth`` in ``auths``.
 The planning functions here are pure (a document in, a document and a list of changes out);
 :func:`write` is the only one that touches the disk, and it keeps every key ecrpy does not own,
@@ -14,21 +15,13 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from . import protocol, registry
+from . import protocol, registry, safefile
 
 HELPER = "ecrpy"
 
 
 class DockerConfigError(Exception):
     """The file cannot be used as it is; the message says where and why."""
-
-
-def path_for(environ: Mapping[str, str]) -> str:
-    """The config file Docker itself would read in this environment."""
-    directory = environ.get("DOCKER_CONFIG") or os.path.join(
-        environ.get("HOME") or os.path.expanduser("~"), ".docker"
-    )
-    return os.path.join(directory, "config.json")
 
 
 def parse(text: str, path: str) -> dict[str, Any]:
@@ -145,8 +138,6 @@ def read(path: str) -> tuple[str | None, int | None]:
     Read through :mod:`safefile` (a symlink is followed, as Docker follows it): a FIFO or device
     planted at the path is an error, never a ``configure`` or ``doctor`` that waits forever.
     """
-    from . import safefile
-
     try:
         raw = safefile.read(path, follow=True)
         if raw is None:
@@ -170,27 +161,8 @@ def write(path: str, text: str, old_text: str | None, mode: int | None) -> str |
         os.makedirs(directory, mode=0o700, exist_ok=True)
         if old_text is not None:
             backup = target + ".bak"
-            _atomic(backup, old_text, mode)
-        _atomic(target, text, mode)
+            safefile.write_atomic(backup, old_text.encode("utf-8"), mode)
+        safefile.write_atomic(target, text.encode("utf-8"), mode)
     except OSError as exc:
         raise DockerConfigError(f"cannot write {target}: {exc.strerror}") from None
     return backup
-
-
-def replace_file(path: str, text: str, mode: int = 0o600) -> None:
-    """Atomically replace ``path`` (not a symlink's target) with ``text``, created with ``mode``."""
-    _atomic(path, text, mode)
-
-
-def _atomic(path: str, text: str, mode: int) -> None:
-    temp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), mode)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temp, mode)  # the umask may have narrowed it
-        os.replace(temp, path)
-    except OSError:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise

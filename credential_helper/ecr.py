@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import cachetools
 
-from . import __version__
+from . import __version__, safefile
 from .config import Settings
 from .errors import (
     BAD_RESPONSE,
@@ -31,7 +31,8 @@ from .errors import (
     TokenUnavailable,
     keep_secret,
 )
-from .registry import Registry
+from .identity import planted_aws_file
+from .registry import Registry, token_host
 
 if TYPE_CHECKING:
     import botocore.session
@@ -121,8 +122,7 @@ def endpoint_overridden(service_env: str, environ: Mapping[str, str]) -> bool:
 def _session(profile: str | None) -> botocore.session.Session:
     import botocore.session
 
-    from .identity import planted_aws_file
-    from .loader import install
+    from .loader import install  # botocore's loader: imported with botocore, when a client is made
 
     planted = planted_aws_file(os.environ)
     if planted is not None:  # botocore would wait on it forever
@@ -151,8 +151,6 @@ def _keep_file_secrets(session: botocore.session.Session) -> None:
     profile's keys, and an error may echo any of them. A file botocore cannot parse is left to
     the call itself to report.
     """
-    from . import safefile
-
     try:
         profiles = session.full_config.get("profiles", {})
     except Exception:  # the call that follows explains it
@@ -311,6 +309,40 @@ def credentials_for(registry: Registry, settings: Settings) -> tuple[str, str, s
     return None
 
 
+def caller(
+    registry: Registry, settings: Settings, credentials: tuple[str, str, str] | None = None
+) -> Mapping[str, Any]:
+    """STS ``GetCallerIdentity`` as a fetch for ``registry`` would sign (its STS region and
+    FIPS-ness, the settings' profile, or ``credentials``): who AWS says the caller is, for
+    ``whoami --check`` and ``doctor``. Raises what botocore raises (:func:`explain` words it)."""
+    sts = _client(
+        "sts",
+        settings.region or registry.region,
+        registry.fips,
+        False,
+        settings.profile,
+        credentials,
+    )
+    reply: Mapping[str, Any] = sts.get_caller_identity()
+    return reply
+
+
+def default_caller(profile: str | None, region: str) -> Mapping[str, Any] | None:
+    """STS ``GetCallerIdentity`` of the identity in force without ecrpy's settings (``profile``
+    or the default chain), asked in ``region``; None when there are no AWS credentials at all."""
+    if _session(profile).get_credentials() is None:
+        return None
+    reply: Mapping[str, Any] = _client("sts", region, False, False, profile).get_caller_identity()
+    return reply
+
+
+def profile_config(profile: str | None) -> Mapping[str, Any]:
+    """The AWS config of a profile (None: the one in force) as botocore reads it; raises when
+    the profile does not exist."""
+    scoped: Mapping[str, Any] = _session(profile).get_scoped_config()
+    return scoped
+
+
 def fetch(
     registry: Registry,
     settings: Settings | None = None,
@@ -345,8 +377,6 @@ def fetch_many(
     As many of ``others`` as fit in one request (:data:`MAX_REGISTRY_IDS` accounts), in order.
     Raises TokenUnavailable when any asked-for token is missing or unusable.
     """
-    from .registry import token_host
-
     wanted = {token_host(registry): registry}
     for other in others:
         asked = {reg.account for reg in wanted.values()}

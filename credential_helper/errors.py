@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
+TYPE_CHECKING = False  # a warm module: see docs/architecture.md, "The get path is hot"
 if TYPE_CHECKING:
     from collections.abc import Mapping
 

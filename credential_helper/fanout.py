@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import docker_config, protocol
+from . import docker_config, paths, protocol
 from .registry import Registry, parse, token_host
 
 
@@ -56,7 +56,7 @@ def companions_in(document: Mapping[str, Any], registry: Registry) -> list[Regis
 
 def companions(environ: Mapping[str, str], registry: Registry) -> list[Registry]:
     """:func:`companions_in` the Docker config of this environment; none if it is unreadable."""
-    path = docker_config.path_for(environ)
+    path = paths.docker_config(environ)
     try:
         text, _ = docker_config.read(path)
         document = docker_config.parse(text or "", path)

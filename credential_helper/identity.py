@@ -16,7 +16,7 @@ expire, as a ``docker login`` would; ``erase`` (``docker logout``) drops them at
 
 import os
 
-from . import safefile
+from . import paths, safefile
 
 # A warm get imports this module: types are for mypy only (typing imports re, ~13 ms), and
 # annotations are quoted where Python would evaluate them, because the __future__ import
@@ -73,41 +73,15 @@ def identity_env(environ: "Mapping[str, str]") -> tuple[tuple[str, str], ...]:
     )
 
 
-def aws_files(environ: "Mapping[str, str]") -> tuple[str, str]:
-    """The shared config and credentials files botocore would read in this environment."""
-    config = environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
-    credentials = environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
-    return (_expand(config, environ), _expand(credentials, environ))
-
-
-def _expand(path: str, environ: "Mapping[str, str]") -> str:
-    if path.startswith("~") and environ.get("HOME"):
-        return environ["HOME"] + path[1:]
-    return os.path.expanduser(path)
-
-
-def config_path(environ: "Mapping[str, str]") -> str:
-    """ecrpy's settings file: ``$ECRPY_CONFIG``, else the XDG config directory.
-
-    It lives here, not in :mod:`config`, because the warm path needs the path (its bytes are
-    part of the fingerprint) but must not pay for parsing TOML.
-    """
-    explicit = environ.get("ECRPY_CONFIG")
-    if explicit:
-        return _expand(explicit, environ)
-    xdg = environ.get("XDG_CONFIG_HOME")
-    if xdg and os.path.isabs(xdg):
-        return os.path.join(xdg, "ecrpy", "config.toml")
-    return _expand("~/.config/ecrpy/config.toml", environ)
-
-
 def read_file(path: str) -> "bytes | None":
     """A file's bytes, or None when it cannot be read (missing counts as a state, too).
 
-    A FIFO, socket or device there counts as missing, and is never waited on (safefile).
+    A FIFO, socket or device there counts as missing, and is never waited on (safefile). The
+    null device reads as empty, as botocore reads it (``AWS_CONFIG_FILE=/dev/null`` is the usual
+    way to say "no AWS files").
     """
     try:
-        return safefile.read(path, follow=True)
+        return safefile.read(path, follow=True, null=True)
     except OSError:
         return None
 
@@ -138,19 +112,20 @@ def _feed(digest: "Any", kind: bytes, name: bytes, value: "bytes | None") -> Non
 
 def current(environ: "Mapping[str, str]") -> str:
     """The fingerprint of the identity in force: reads the AWS files and ecrpy's settings file."""
-    paths = (*aws_files(environ), config_path(environ))
-    return fingerprint(identity_env(environ), [(path, read_file(path)) for path in paths])
+    files = (*paths.aws_files(environ), paths.settings_file(environ))
+    return fingerprint(identity_env(environ), [(path, read_file(path)) for path in files])
 
 
 def planted_aws_file(environ: "Mapping[str, str]") -> "str | None":
     """The AWS config or credentials file that is there but is no regular file (a FIFO ...).
 
     The fingerprint counts such a file as missing, but botocore would open it with a plain
-    ``open()`` and wait on a FIFO forever: the cold path asks this first and refuses.
+    ``open()`` and wait on a FIFO forever: the cold path asks this first and refuses. The null
+    device is no such file: botocore reads it as empty, and so does the fingerprint.
     """
-    for path in aws_files(environ):
+    for path in paths.aws_files(environ):
         try:
-            os.close(safefile.open_fd(path, follow=True))
+            os.close(safefile.open_fd(path, follow=True, null=True))
         except safefile.NotRegular:
             return path
         except OSError:

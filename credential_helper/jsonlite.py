@@ -7,10 +7,7 @@ string encoder escapes a string. This module wraps the two, and falls back to ``
 interpreter without the accelerator, so the output is the same standard JSON either way.
 """
 
-# A warm get imports this module: types are for mypy only (typing imports re, ~13 ms), and
-# annotations are quoted where Python would evaluate them, because the __future__ import
-# that would defer them imports a module too (~0.25 ms of every get).
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # a warm module: see docs/architecture.md, "The get path is hot"
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any, Callable, Union

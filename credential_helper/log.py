@@ -59,9 +59,11 @@ def _get_logger() -> "logging.Logger | None":
     file_path = path()
     handler: logging.Handler | None = None
     refused = None
-    if file_path is not None and _private_dir(os.path.dirname(file_path)):
-        from . import safefile
+    from . import safefile
 
+    # Only in a real directory of ours, closed to others (created if need be).
+    directory = os.path.dirname(file_path) if file_path is not None else None
+    if file_path is not None and safefile.private_dir(str(directory), create=True) is None:
         try:
             handler = _file_handler(file_path)
         except safefile.NotRegular as exc:  # a FIFO planted there: never waited on
@@ -110,18 +112,6 @@ def _file_handler(file_path: str) -> "logging.Handler":
                 sys.stderr.write(f"ecrpy: {record.levelname} {record.getMessage()}\n")
 
     return Handler(file_path, maxBytes=1024 * 1024, backupCount=3, encoding="utf-8")
-
-
-def _private_dir(directory: str) -> bool:
-    """Create the directory if need be; True if it is a real directory of ours, closed to others."""
-    import stat
-
-    try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        info = os.lstat(directory)
-    except OSError:
-        return False
-    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022
 
 
 def close() -> None:

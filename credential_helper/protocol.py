@@ -8,10 +8,7 @@ here, go on anonymously" from a real error, so they must not change.
 
 from . import jsonlite
 
-# A warm get imports this module: types are for mypy only (typing imports re, ~13 ms), and
-# annotations are quoted where Python would evaluate them, because the __future__ import
-# that would defer them imports a module too (~0.25 ms of every get).
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # a warm module: see docs/architecture.md, "The get path is hot"
 if TYPE_CHECKING:
     pass
 

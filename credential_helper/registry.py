@@ -15,12 +15,16 @@ Accepted forms (``A`` = 12-digit account id, ``R`` = region)::
 where the suffix decides the partition (``amazonaws.com``, ``amazonaws.com.cn``,
 ``c2s.ic.gov`` ...). Anything else, including look-alikes such as
 ``A.dkr.ecr.R.amazonaws.com.evil.example``, is not ECR.
+
+:func:`route` is the one rule every front end (``get``, ``store``, ``erase``, the tools, the
+kubelet provider) applies to a server URL: an ECR host names itself, with no settings read; any
+other name is looked up in the settings' ``[aliases]`` (:mod:`aliases`); what is left is
+another registry's, or nobody's.
 """
 
-# A warm get imports this module: types are for mypy only (typing imports re, ~13 ms), and
-# annotations are quoted where Python would evaluate them, because the __future__ import
-# that would defer them imports a module too (~0.25 ms of every get).
-TYPE_CHECKING = False
+from . import protocol
+
+TYPE_CHECKING = False  # a warm module: see docs/architecture.md, "The get path is hot"
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
 
@@ -234,3 +238,48 @@ def token_host(registry: "Registry") -> str:
     suffix = registry.host.split("." + registry.region + ".", 1)[1]
     ipv4_suffix = _PARTITION_SUFFIX[_DUALSTACK_SUFFIXES[suffix]]
     return f"{registry.account}.dkr.ecr.{registry.region}.{ipv4_suffix}"
+
+
+ECR, ALIAS, OTHER, NOT_FOUND = "ecr", "alias", "other", "not-found"
+
+
+class Route:
+    """Who serves a server URL (:func:`route`). ``registry`` is set for ``ECR`` and ``ALIAS``;
+    ``name`` is the name as asked (the host, or ``host[:port]`` for an alias); ``region`` is
+    set for an ECR-shaped host whose region ecrpy does not know (``NOT_FOUND``)."""
+
+    __slots__ = ("kind", "name", "region", "registry")
+
+    def __init__(
+        self, kind: str, name: str, registry: "Registry | None" = None, region: "str | None" = None
+    ) -> None:
+        self.kind = kind
+        self.name = name
+        self.registry = registry
+        self.region = region
+
+    def __repr__(self) -> str:
+        return f"Route({self.kind!r}, {self.name!r}, {self.registry!r}, {self.region!r})"
+
+
+def route(url: str, environ: "Mapping[str, str]") -> "Route":
+    """The one rule from a server URL (or image reference) to who serves it: an ECR registry,
+    an alias of the settings, another registry, or nobody (no host; an ECR-shaped host in a
+    region ecrpy does not know, which is never forwarded).
+
+    Raises ``config.ConfigError`` when the settings must be read (a name that is not ECR) and
+    are broken.
+    """
+    host = protocol.hostname(url)
+    found = parse(host)  # an ECR host: no settings read, no aliases (the warm path)
+    if found is not None:
+        return Route(ECR, host, found)
+    from .aliases import lookup
+
+    found = lookup(url, environ)
+    if found is not None:
+        return Route(ALIAS, protocol.authority(url), found)
+    region = unknown_region(host)
+    if region is None and host:
+        return Route(OTHER, host)
+    return Route(NOT_FOUND, host, region=region)

@@ -12,12 +12,11 @@ private directory of this user is a miss (the file is parsed again), never an er
 from __future__ import annotations
 
 import os
-import stat
+
+from . import safefile
 
 PREFIX = "store-settings."
 _NONE = "ecrpy"  # "no fallback, ecrpy's own store": the one name config never takes as a fallback
-_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 def digest(raw: bytes, path: str) -> str:
@@ -26,19 +25,9 @@ def digest(raw: bytes, path: str) -> str:
     return fingerprint((), [(path, raw)])
 
 
-def _private_dir(directory: str) -> bool:
-    try:
-        info = os.lstat(directory)
-    except OSError:
-        return False
-    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022
-
-
 def recall(directory: str, key: str) -> tuple[bool, str | None]:
     """(found, fallback) for the settings bytes of digest ``key``."""
-    from . import safefile
-
-    if not _private_dir(directory):
+    if safefile.private_dir(directory) is not None:
         return False, None
     try:  # this user's regular file, not followed, never a FIFO (safefile)
         raw = safefile.read(os.path.join(directory, PREFIX + key), 256, mine=True)
@@ -52,17 +41,11 @@ def recall(directory: str, key: str) -> tuple[bool, str | None]:
 
 def remember(directory: str, key: str, fallback: str | None) -> None:
     """Write the memo for ``key`` and drop the others; best effort (a failure is a later miss)."""
+    if safefile.private_dir(directory, create=True) is not None:
+        return
     try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        if not _private_dir(directory):
-            return
-        temp = os.path.join(directory, f".{PREFIX}{os.getpid()}.{os.urandom(4).hex()}")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
-        try:
-            os.write(fd, (fallback or _NONE).encode() + b"\n")
-        finally:
-            os.close(fd)
-        os.replace(temp, os.path.join(directory, PREFIX + key))
+        data = (fallback or _NONE).encode() + b"\n"
+        safefile.write_atomic(os.path.join(directory, PREFIX + key), data, 0o600)
         for name in os.listdir(directory):
             if name.startswith(PREFIX) and name != PREFIX + key:
                 os.unlink(os.path.join(directory, name))

@@ -17,13 +17,12 @@ An ECR hostname never gets here: a ``docker login`` to ECR stores nothing anywhe
 
 from __future__ import annotations
 
-import os
 import sys
 
 from . import protocol
 from .protocol import HelperError
 
-TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
+TYPE_CHECKING = False  # a warm module: see docs/architecture.md, "The get path is hot"
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -37,10 +36,9 @@ def configured(environ: Mapping[str, str]) -> tuple[str | None, str]:
     ``store`` with those letters, or with an escape), and then once per version of its bytes
     (:mod:`settings_memo`): TOML costs more than a warm ``get``.
     """
-    from . import login_store, safefile, settings_memo
-    from .identity import config_path
+    from . import paths, safefile, settings_memo
 
-    path = config_path(environ)
+    path = paths.settings_file(environ)
     try:
         raw = safefile.read(path, follow=True)  # never blocks on a FIFO put in its place
         if raw is None:
@@ -49,8 +47,8 @@ def configured(environ: Mapping[str, str]) -> tuple[str | None, str]:
         raw = None  # unreadable, or not a regular file: config says so, in its words
     if raw is not None and b"store" not in raw and b"\\" not in raw:
         return None, path
-    store = login_store.default_path(environ)
-    memo = os.path.dirname(store) if store and raw is not None else None
+    data = paths.data_dir(environ)
+    memo = data if data and raw is not None else None
     key = settings_memo.digest(raw or b"", path)
     if memo is not None:
         found, name = settings_memo.recall(memo, key)
@@ -150,10 +148,10 @@ def other_logins(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def _store(environ: Mapping[str, str]) -> LoginStore:
-    from . import login_store
+    from . import login_store, paths
     from .deadline import TIMEOUT_ENV, timeout_from
 
-    path = login_store.default_path(environ)
+    path = paths.login_store(environ)
     if path is None:
         raise HelperError(
             "ecrpy: no HOME, so ecrpy has nowhere to keep logins of registries that are not ECR: "

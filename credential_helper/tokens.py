@@ -7,30 +7,29 @@
 - If the fetch fails and the cached token still has more than five minutes, it is served and a
   warning logged (stale-if-error). An expired token is never served.
 
-The decisions are pure functions of an entry and the time; :class:`Resolver` does the I/O.
+The decisions are pure functions of an entry and the time; :class:`Resolver` does the I/O,
+with the fetch it is given (:mod:`access` builds it with ecrpy's settings and the AWS layer).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Callable
 
 from . import log
 from .cache import Entry, TokenCache, fresh_entry, is_fresh
+from .deadline import Deadline
+from .errors import BAD_RESPONSE, DENIED, NO_CREDENTIALS, TokenUnavailable
+from .registry import Registry, token_host
+
+if TYPE_CHECKING:  # the AWS layer is the caller's to bring (access.py): list never loads it
+    from .ecr import Token
 
 __all__ = ["Resolver", "fresh_entry", "is_fresh"]  # the freshness rule lives with the cache
 
-TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
-if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
-    from typing import Callable
-
-    from .config import Config, Settings
-    from .ecr import Token
-    from .errors import TokenUnavailable
-    from .registry import Registry
-
-    Fetch = Callable[[Registry], Token]
-    FetchMany = Callable[[Registry, Sequence[Registry]], dict[str, Token]]
+Fetch = Callable[[Registry], "Token"]
+FetchMany = Callable[[Registry, Sequence[Registry]], "dict[str, Token]"]
 
 STALE_MARGIN = 300.0  # a failed refresh may still serve a token with more than this left
 LOCK_TIMEOUT = 45.0  # without a deadline: longer than botocore's timeouts and retries take
@@ -42,8 +41,6 @@ QUIET_FOR = 3600.0  # an expected failure (ECR Public denied) is logged once an 
 def anonymous(registry: Registry, exc: TokenUnavailable) -> bool:
     """ECR Public with no credentials, or with credentials that may not get its token
     (AccessDenied): the pull goes on anonymously (not-found), as public images allow."""
-    from .errors import DENIED, NO_CREDENTIALS
-
     return registry.public and exc.kind in (NO_CREDENTIALS, DENIED)
 
 
@@ -59,62 +56,6 @@ def listing(entries: Iterable[Entry], identity: str, now: float) -> dict[str, st
         for entry in entries
         if entry.identity == identity and entry.expires_at > now
     }
-
-
-def configured_fetch(environ: Mapping[str, str]) -> Fetch:
-    """Fetch with the profile and role that ecrpy's settings name for each registry."""
-
-    def fetch(registry: Registry) -> Token:
-        from . import ecr
-
-        return ecr.fetch(registry, _settings(_config(environ), registry))
-
-    return fetch
-
-
-def configured_fetch_many(environ: Mapping[str, str]) -> FetchMany:
-    """Fetch a registry's token and, in the same request, those of ``others`` that share its
-    settings; on any failure of the shared request, the one registry's alone.
-
-    ``GetAuthorizationToken`` takes a list of registry ids and answers one token per id; a
-    classic ``docker build`` asks for every ``credHelpers`` entry in turn, so one cold start
-    per region instead of one per entry. Returns tokens by :func:`registry.token_host`.
-    """
-
-    def fetch_many(registry: Registry, others: Sequence[Registry]) -> dict[str, Token]:
-        from . import ecr
-        from .errors import TokenUnavailable
-        from .registry import token_host
-
-        loaded = _config(environ)
-        settings = _settings(loaded, registry)
-        same = [other for other in others if _settings(loaded, other)[:-1] == settings[:-1]]
-        if same:
-            try:
-                return ecr.fetch_many(registry, same, settings)
-            except TokenUnavailable as exc:
-                log.info("fan-out %s failed, fetching it alone: %s", registry.host, exc)
-        return {token_host(registry): ecr.fetch(registry, settings)}
-
-    return fetch_many
-
-
-def _config(environ: Mapping[str, str]) -> Config:
-    from . import config
-    from .errors import CONFIG, TokenUnavailable
-
-    try:
-        return config.load(environ)
-    except config.ConfigError as exc:
-        raise TokenUnavailable(str(exc), CONFIG) from None
-
-
-def _settings(loaded: Config, registry: Registry) -> Settings:
-    from . import config
-
-    settings = config.settings_for(loaded, registry)
-    log.debug("settings for %s: %s", registry.host, settings.source or "defaults")
-    return settings
 
 
 class Resolver:
@@ -151,9 +92,6 @@ class Resolver:
 
     def get(self, registry: Registry) -> Entry:
         """A token for ``registry``; raises ``errors.TokenUnavailable`` when none can be had."""
-        from .errors import TokenUnavailable
-        from .registry import token_host
-
         cache, key = self.cache, token_host(registry)
         cached = cache.load(key, self.identity) if cache else None
         if cached is not None and self._fresh(cached):
@@ -168,8 +106,6 @@ class Resolver:
 
     def _fetch_once(self, cache: TokenCache, registry: Registry, key: str) -> Entry:
         """Single flight: one process fetches, the ones that waited for it share its outcome."""
-        from .errors import TokenUnavailable
-
         waited_since = self.clock()
         # The holder gives up within its deadline; wait that long (and a little) for it.
         wait = LOCK_TIMEOUT if self.deadline is None else self.deadline + 5
@@ -193,8 +129,6 @@ class Resolver:
 
     def _due(self, cache: TokenCache, key: str) -> list[Registry]:
         """The companions whose cached tokens are not fresh: worth a place in the request."""
-        from .registry import token_host
-
         due: dict[str, Registry] = {}
         for other in self.companions() if self.companions else ():
             other_key = token_host(other)
@@ -208,16 +142,12 @@ class Resolver:
 
     def _fetch(self, registry: Registry, key: str, due: Sequence[Registry]) -> list[Entry]:
         """Fetch under the deadline; the entry of ``registry`` first, then its companions'."""
-        from .errors import BAD_RESPONSE, TokenUnavailable
-
         log.info("refresh %s identity=%s", key, self.identity)
         if due:
             log.info("fan-out %s: also %s", key, " ".join(other.host for other in due))
         if self.deadline is None:
             tokens = self._call(registry, key, due)
         else:
-            from .deadline import Deadline
-
             with Deadline(self.deadline, f"getting a token for {registry.host}"):
                 tokens = self._call(registry, key, due)
         if key not in tokens:
@@ -252,8 +182,6 @@ class Resolver:
                 exc,
             )
             return cached
-        from .errors import NO_CREDENTIALS
-
         if not anonymous(registry, exc):
             log.error("error %s identity=%s: %s", registry.host, self.identity, exc)
         elif exc.kind == NO_CREDENTIALS:  # the normal anonymous pull, not an error

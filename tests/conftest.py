@@ -98,3 +98,23 @@ class Helper:
 @pytest.fixture(scope="session")
 def helper() -> Helper:
     return Helper(helper_path())
+
+
+@pytest.fixture
+def docker_env(env: dict[str, str], helper: Helper) -> dict[str, str]:
+    """The env with the helper on PATH, as after `pipx install`."""
+    return {**env, "PATH": f"{Path(helper.path).parent}:{env['PATH']}"}
+
+
+def cache_dir(env: dict[str, str]) -> Path:
+    """The token cache of this environment's user (the default place under HOME)."""
+    return Path(env["HOME"]) / ".cache" / "ecrpy"
+
+
+def ecr_calls(fake: FakeAWS) -> list[tuple[str, list[str]]]:
+    """Every GetAuthorizationToken the fake answered: the caller's access key, the ids asked."""
+    return [
+        (r.access_key, r.registry_ids)
+        for r in fake.requests
+        if r.operation == "GetAuthorizationToken"
+    ]

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from credential_helper import cache as cache_module
-from credential_helper.cache import Entry, TokenCache, decode, default_dir
+from credential_helper.cache import Entry, TokenCache, decode
+from credential_helper.paths import cache_dir
 
 HOST = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 IDENTITY = "0123456789abcdef0123456789abcdef"
@@ -152,7 +153,7 @@ def test_decode_rejects_booleans_as_times() -> None:
     ],
 )
 def test_default_dir(environ: dict[str, str], expected: str) -> None:
-    assert default_dir(environ) == expected
+    assert cache_dir(environ) == expected
 
 
 def test_disable_cache_follows_the_go_helper() -> None:

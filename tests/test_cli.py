@@ -14,14 +14,11 @@ import pytest
 
 from credential_helper import __version__
 from fakeaws.server import FakeAWS, Fault
-from tests.conftest import ACCESS_KEY, REGISTRY, SECRET_KEY, Helper
+from tests.conftest import ACCESS_KEY, REGISTRY, SECRET_KEY, Helper, cache_dir
+from tests.startup import ECR_GET, FORBIDDEN, ecrpy_modules
 
 PASSWORD = "123456789012-auth-token"  # what the fake ECR hands out for account 123456789012
 NOT_FOUND = "credentials not found in native keychain\n"
-
-
-def cache_dir(env: dict[str, str]) -> Path:
-    return Path(env["HOME"]) / ".cache" / "ecrpy"
 
 
 def token_files(env: dict[str, str]) -> list[Path]:
@@ -234,20 +231,19 @@ def test_warm_get_imports_no_aws_sdk_and_opens_no_socket(
     helper: Helper, env: dict[str, str], fake: FakeAWS
 ) -> None:
     helper.get(REGISTRY, env)  # warm the cache
-    probe = """
+    probe = f"""
 import sys
 events = []
 sys.addaudithook(lambda event, args: events.append(event) if event.startswith("socket.") else None)
 at_start = set(sys.modules)  # what the interpreter and this venv's site loaded: not ecrpy's doing
 from credential_helper.cli import main
 code = main(["get"])
-heavy = sorted(m for m in set(sys.modules) - at_start if m.split(".")[0] in
-               ("urllib3", "socket", "ssl", "typing", "re", "json", "logging", "hashlib",
-                "threading", "signal", "cachetools"))
+heavy = sorted(m for m in set(sys.modules) - at_start if m.split(".")[0] in {FORBIDDEN!r})
 heavy += sorted(m for m in sys.modules if m in ("credential_helper.deadline",
                                                 "credential_helper.ecr", "credential_helper.config"))
 heavy += sorted(m for m in sys.modules if m.split(".")[0] in ("botocore", "boto3"))
-sys.stderr.write("\\nPROBE " + repr((code, heavy, events)) + "\\n")
+ecrpy = sorted(m for m in sys.modules if m.split(".")[0] == "credential_helper")
+sys.stderr.write("\\nPROBE " + repr((code, heavy, events, ecrpy)) + "\\n")
 """
     result = subprocess.run(
         [sys.executable, "-c", probe],
@@ -257,9 +253,10 @@ sys.stderr.write("\\nPROBE " + repr((code, heavy, events)) + "\\n")
         check=False,
     )
     report = result.stderr.decode().rsplit("PROBE ", 1)[-1]
-    code, heavy, events = eval(report)
+    code, heavy, events, ecrpy = eval(report)
     assert code == 0 and json.loads(result.stdout)["Secret"] == PASSWORD
     assert heavy == [] and events == []
+    assert ecrpy_modules(ecrpy) == [] and set(ECR_GET) <= set(ecrpy)
     assert fake.count("GetAuthorizationToken") == 1
 
 
@@ -445,14 +442,14 @@ def test_help(helper: Helper, env: dict[str, str], args: list[str]) -> None:
 def test_anything_else_names_the_word_and_lists_every_command(
     helper: Helper, env: dict[str, str], args: list[str], problem: str
 ) -> None:
-    from credential_helper.commands import COMMANDS
+    from credential_helper.cli import TOOLS
 
     result = helper.run(*args, stdin=REGISTRY, env=env)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert lines[0] == f"docker-credential-ecrpy: {problem}"
     assert lines[1] == "Usage: docker-credential-ecrpy <store|get|erase|list|version>"
-    assert lines[2] == "Tools: " + ", ".join(COMMANDS)
+    assert lines[2] == "Tools: " + ", ".join(TOOLS)
     assert lines[3] == "Run 'docker-credential-ecrpy --help' for what each command does."
 
 
@@ -464,10 +461,9 @@ def test_help_lists_every_command_the_variables_and_the_documentation_url(
     import tomllib
 
     from credential_helper import cli
-    from credential_helper.commands import COMMANDS
 
     result = helper.run("--help", env=env)
-    for word in [w for w in [*cli.COMMANDS, *COMMANDS] if not w.startswith("-")]:
+    for word in [w for w in [*cli.COMMANDS, *cli.TOOLS] if not w.startswith("-")]:
         assert f"\n  {word} " in result.stdout, word
     for variable in ("ECRPY_CONFIG", "AWS_ECR_CACHE_DIR", "AWS_ECR_DISABLE_CACHE", "ECRPY_TIMEOUT"):
         assert variable in result.stdout
@@ -500,8 +496,15 @@ def test_no_home_still_answers_without_a_cache(
 
 
 def test_the_cli_knows_every_tool_in_commands() -> None:
-    """The CLI keeps the tool words itself (so a protocol action never imports commands/)."""
-    from credential_helper import cli
-    from credential_helper.commands import COMMANDS
+    """One table of tool words (``cli.TOOLS``, so a protocol action never imports commands/):
+    every command module of commands/ is in it, and every word in it runs a module's ``run``."""
+    import importlib
+    import pkgutil
 
-    assert set(cli.TOOL_WORDS) == set(COMMANDS)
+    from credential_helper import cli, commands
+
+    shared = {"common", "configure_store"}  # what the tools share; configure --store
+    found = {info.name for info in pkgutil.iter_modules(commands.__path__)} - shared
+    assert set(cli.TOOLS.values()) == found
+    for module in cli.TOOLS.values():
+        assert callable(importlib.import_module(f"credential_helper.commands.{module}").run)

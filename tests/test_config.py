@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from credential_helper import config, identity, registry
+from credential_helper import config, paths, registry
 
 ETL = "210987654321.dkr.ecr.us-east-1.amazonaws.com"
 TEXT = """
@@ -101,4 +101,4 @@ def test_a_missing_file_means_defaults(tmp_path: Path) -> None:
     ],
 )
 def test_where_the_file_is(environ: dict[str, str], expected: str) -> None:
-    assert identity.config_path(environ) == expected
+    assert paths.settings_file(environ) == expected

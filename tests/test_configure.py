@@ -20,12 +20,6 @@ PASSWORD_B64 = (
 )
 
 
-@pytest.fixture
-def docker_env(env: dict[str, str], helper: Helper) -> dict[str, str]:
-    """The env with the helper on PATH, as after `pipx install`."""
-    return {**env, "PATH": f"{Path(helper.path).parent}:{env['PATH']}"}
-
-
 def config_file(env: dict[str, str]) -> Path:
     return Path(env["HOME"]) / ".docker" / "config.json"
 

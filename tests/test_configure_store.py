@@ -6,8 +6,6 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import REGISTRY, Helper
 
 OTHER = "210987654321.dkr.ecr.eu-west-1.amazonaws.com"
@@ -23,11 +21,6 @@ BEFORE = {
     "credHelpers": {OTHER: "ecr-login", "gcr.io": "gcloud", REGISTRY: "ecrpy"},
     "currentContext": "colima",
 }
-
-
-@pytest.fixture
-def docker_env(env: dict[str, str], helper: Helper) -> dict[str, str]:
-    return {**env, "PATH": f"{Path(helper.path).parent}:{env['PATH']}"}
 
 
 def files(env: dict[str, str]) -> tuple[Path, Path]:

@@ -19,21 +19,10 @@ import pytest
 
 from fakeaws.server import FakeAWS
 from tests.conftest import REGISTRY, Helper
+from tests.startup import FORBIDDEN, ecrpy_modules
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "123456789012-auth-token"
-# Modules a warm get must not import (the interpreter's own start-up imports none of them).
-FORBIDDEN = (
-    "__future__",
-    "re",
-    "typing",
-    "json",
-    "logging",
-    "threading",
-    "signal",
-    "botocore",
-    "hashlib",
-)
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +101,7 @@ def test_the_installed_script_is_ecrpys_own_and_a_warm_get_imports_nothing_heavy
     assert "credential_helper.cli" in imported  # the report is the real one
     heavy = sorted(name for name in imported if name.split(".")[0] in FORBIDDEN)
     assert heavy == []
+    assert ecrpy_modules(imported) == []  # every ecrpy module it loaded is declared warm
     assert fake.count("GetAuthorizationToken") == 1  # the fresh venv's get was warm
 
 

@@ -213,6 +213,44 @@ def test_output_is_written_0600_and_replaced_atomically(
     assert [p.name for p in target.parent.iterdir()] == ["auth.json"]  # no temp file left
 
 
+@pytest.mark.parametrize("planted", ["symlink", "file"])
+def test_output_in_a_shared_directory_is_neither_redirected_nor_blocked_by_planted_names(
+    helper: Helper, env: dict[str, str], fake: FakeAWS, tmp_path: Path, planted: str
+) -> None:
+    """Anyone who can write to the output's directory may plant ``<out>.<pid>.tmp``, the name an
+    earlier writer used: a link to a file of the user's, or a file of their own. The export
+    runs under the very pid the names were planted for (``exec`` keeps the shell's pid)."""
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o1777)
+    target = shared / "auth.json"
+    victim = tmp_path / "victim"
+    victim.write_text("the user's own file\n")
+    plant = (
+        f'ln -s {victim} "$OUT.$$.tmp"'
+        if planted == "symlink"
+        else 'printf planted > "$OUT.$$.tmp"; chmod 644 "$OUT.$$.tmp"'
+    )
+    result = subprocess.run(
+        ["sh", "-c", f'{plant}; exec "$HELPER" export --output "$OUT" {REGISTRY}'],
+        env={**env, "OUT": str(target), "HELPER": helper.path},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert decoded_auths(json.loads(target.read_text())) == {REGISTRY: ("AWS", PASSWORD)}
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    (left,) = [p for p in shared.iterdir() if p.name != "auth.json"]  # the planted name, as it was
+    assert left.name.startswith("auth.json.") and left.name.endswith(".tmp")
+    assert victim.read_text() == "the user's own file\n"  # nothing written through the link
+    if planted == "symlink":
+        assert left.is_symlink() and os.readlink(left) == str(victim)
+    else:
+        assert not left.is_symlink() and left.read_text() == "planted"
+
+
 def test_output_never_replaces_what_is_not_a_regular_file(
     helper: Helper, env: dict[str, str], fake: FakeAWS, tmp_path: Path
 ) -> None:

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from credential_helper import cli, tokens
+from credential_helper import access, cli
 from fakeaws.server import FakeAWS
-from tests.conftest import REGISTRY, Helper
+from tests.conftest import REGISTRY, Helper, cache_dir
 
 PASSWORD = "123456789012-auth-token"
 NOT_FOUND = "credentials not found in native keychain\n"
@@ -125,7 +125,7 @@ def test_only_a_real_ecr_hostname_ever_leads_to_an_aws_call(
 
         return record
 
-    monkeypatch.setattr(tokens, "configured_fetch", fetch)
+    monkeypatch.setattr(access, "configured_fetch", fetch)
     monkeypatch.setattr(cli, "read_stdin", lambda: stdin.encode("utf-8", "surrogatepass")[:65536])
     monkeypatch.setattr("sys.stdout", io.StringIO())
     monkeypatch.setattr("sys.stderr", io.StringIO())
@@ -136,10 +136,6 @@ def test_only_a_real_ecr_hostname_ever_leads_to_an_aws_call(
 
 
 # -- the cache under attack ---------------------------------------------------------------------
-
-
-def cache_dir(env: dict[str, str]) -> Path:
-    return Path(env["HOME"]) / ".cache" / "ecrpy"
 
 
 def test_a_cache_directory_of_another_user_is_not_used(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from credential_helper import identity
+from credential_helper import identity, paths
 
 BASE_ENV = {
     "AWS_ACCESS_KEY_ID": "AKIAAAAAAAAAAAAAAAAA",
@@ -100,4 +100,4 @@ def test_current_reads_the_files_botocore_would_read(tmp_path: Path) -> None:
 
 
 def test_default_files_live_under_home() -> None:
-    assert identity.aws_files({"HOME": "/h"}) == ("/h/.aws/config", "/h/.aws/credentials")
+    assert paths.aws_files({"HOME": "/h"}) == ("/h/.aws/config", "/h/.aws/credentials")

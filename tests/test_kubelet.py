@@ -24,7 +24,7 @@ import pytest
 from credential_helper.commands import kubelet
 from credential_helper.registry import parse
 from fakeaws.server import FakeAWS, Fault
-from tests.conftest import ACCESS_KEY, REGISTRY, SECRET_KEY, Helper
+from tests.conftest import ACCESS_KEY, REGISTRY, SECRET_KEY, Helper, ecr_calls
 from tests.kubelet_rules import (
     EXEC_TIMEOUT,
     PROVIDER_FIELDS,
@@ -155,14 +155,6 @@ def node(env: dict[str, str], fake: FakeAWS, node_cache: Path) -> Kubelet:
     provider = copy.deepcopy(docs_config()["providers"][0])
     provider["env"] = [{"name": "AWS_ECR_CACHE_DIR", "value": str(node_cache)}]
     return Kubelet(provider, dict(env))
-
-
-def ecr_calls(fake: FakeAWS) -> list[tuple[str, list[str]]]:
-    return [
-        (r.access_key, r.registry_ids)
-        for r in fake.requests
-        if r.operation == "GetAuthorizationToken"
-    ]
 
 
 def web_identity_calls(fake: FakeAWS) -> list[tuple[str, str]]:

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from credential_helper import log
-from credential_helper.cache import Lock
+from credential_helper.cache import TokenCache
+from credential_helper.safefile import Lock
 from fakeaws.server import FakeAWS
 from tests.conftest import REGISTRY, Helper
 
@@ -47,7 +48,7 @@ class Holder:
 
 @pytest.fixture
 def holder(tmp_path: Path) -> Iterator[tuple[Path, Holder]]:
-    path = tmp_path / "x.lock"
+    path = tmp_path / "host.identity.lock"  # the token cache's lock of ("host", "identity")
     held = Holder(path)
     yield path, held
     if held.proc.poll() is None:
@@ -98,7 +99,8 @@ def test_a_lock_held_too_long_is_given_up_and_the_alarm_restored(
     path, _ = holder
     log.configure(str(tmp_path), "warning")
     before = signal.getsignal(signal.SIGALRM)
-    with Lock(str(path), timeout=0.2) as lock:
+    with TokenCache(str(tmp_path)).lock("host", "identity", timeout=0.2) as lock:
+        assert lock.path == str(path) and lock.busy  # the holder's lock, given up
         assert lock.fd is not None  # it goes on unlocked
     assert signal.getsignal(signal.SIGALRM) == before
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)

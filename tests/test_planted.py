@@ -15,14 +15,10 @@ from pathlib import Path
 import pytest
 
 from fakeaws.server import FakeAWS
-from tests.conftest import REGISTRY, Helper
+from tests.conftest import REGISTRY, Helper, cache_dir
 
 PASSWORD = "123456789012-auth-token"
 BOUND = 15  # seconds: a get takes well under one; a FIFO waited on never returns
-
-
-def cache_dir(env: dict[str, str]) -> Path:
-    return Path(env["HOME"]) / ".cache" / "ecrpy"
 
 
 def get(helper: Helper, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -150,3 +146,52 @@ def test_a_fifo_in_place_of_docker_s_config_is_an_error_not_a_hang(
         assert result.returncode == 1, result.stdout
         assert "not a regular file" in result.stdout, result.stdout
         assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("variable", ["AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"])
+def test_dev_null_as_an_aws_file_is_an_empty_file(
+    helper: Helper, env: dict[str, str], fake: FakeAWS, variable: str
+) -> None:
+    """``AWS_CONFIG_FILE=/dev/null`` is CI's usual "no AWS files": botocore reads it as empty,
+    and so does ecrpy (the fingerprint, and the check before botocore), cold and warm."""
+    env[variable] = os.devnull
+    for _ in range(2):
+        result = get(helper, env)
+        assert served(result), result.stdout
+        assert result.stderr == ""
+    assert fake.count("GetAuthorizationToken") == 1  # the second get was warm
+
+
+@pytest.mark.parametrize("variable", ["AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"])
+def test_other_devices_as_an_aws_file_are_still_refused(
+    helper: Helper, env: dict[str, str], fake: FakeAWS, tmp_path: Path, variable: str
+) -> None:
+    """Only the null device is an empty file: /dev/zero (which never ends), a FIFO and a
+    socket are refused before botocore could read them."""
+    import socket
+
+    fifo = plant(tmp_path / "fifo")
+    sock_path = tmp_path / "sock"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(sock_path))
+    try:
+        for path in ("/dev/zero", str(fifo), str(sock_path)):
+            env[variable] = path
+            result = get(helper, env)
+            line = (
+                f"ecrpy: the AWS file {path} is not a regular file (a FIFO, socket or device): "
+                "ecrpy will not let botocore read it; replace it with a regular file\n"
+            )
+            assert (result.returncode, result.stdout, result.stderr) == (1, line, line)
+    finally:
+        listener.close()
+    assert fake.count("GetAuthorizationToken") == 0
+
+
+def test_a_link_to_dev_null_is_the_null_device_too(
+    helper: Helper, env: dict[str, str], fake: FakeAWS, tmp_path: Path
+) -> None:
+    link = tmp_path / "credentials"
+    link.symlink_to(os.devnull)
+    env["AWS_SHARED_CREDENTIALS_FILE"] = str(link)
+    assert served(get(helper, env))

@@ -10,7 +10,7 @@ import pytest
 
 from fakeaws.imds import CREDENTIALS_PATH, CredentialEndpoints
 from fakeaws.server import FakeAWS, Fault
-from tests.conftest import ACCESS_KEY, SECRET_KEY, Helper
+from tests.conftest import ACCESS_KEY, SECRET_KEY, Helper, ecr_calls
 
 ETL = "210987654321.dkr.ecr.us-east-1.amazonaws.com"
 DATA = "333344445555.dkr.ecr.eu-west-1.amazonaws.com"
@@ -33,14 +33,6 @@ def settings_file(home: Path, env: dict[str, str]) -> Path:
     path.parent.mkdir(parents=True)
     path.write_text(SETTINGS)
     return path
-
-
-def ecr_calls(fake: FakeAWS) -> list[tuple[str, list[str]]]:
-    return [
-        (r.access_key, r.registry_ids)
-        for r in fake.requests
-        if r.operation == "GetAuthorizationToken"
-    ]
 
 
 def test_two_registries_two_roles_and_warm_calls_make_no_request(

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from credential_helper import login_store, protocol, registry
 from fakeaws.server import FakeAWS
 from tests.conftest import REGISTRY, Helper
+from tests.startup import ecrpy_modules
 
 NOT_FOUND = "credentials not found in native keychain\n"
 
@@ -471,15 +472,17 @@ import sys
 from credential_helper.cli import main
 code = main(["get"])
 sys.stderr.write("\\nPROBE " + repr((code, sorted(m for m in sys.modules if m in (
-    "credential_helper.config", "tomllib", "tomli", "typing", "subprocess", "threading")))) + "\\n")
+    "credential_helper.config", "tomllib", "tomli", "typing", "subprocess", "threading")),
+    sorted(sys.modules))) + "\\n")
 """
     for expected in (["credential_helper.config", "tomllib", "typing"], []):
         result = subprocess.run(
             [sys.executable, "-c", probe], input=b"ghcr.io", env=store_env, capture_output=True
         )
-        code, heavy = eval(result.stderr.decode().rsplit("PROBE ", 1)[-1])
+        code, heavy, loaded = eval(result.stderr.decode().rsplit("PROBE ", 1)[-1])
         assert (code, result.stdout) == (0, b"ok\n")
         assert [m for m in heavy if m != "tomli"] == expected
+    assert ecrpy_modules(loaded) == []  # the second request loaded only declared warm modules
 
 
 def test_a_broken_store_table_is_reported_every_time(

@@ -8,17 +8,14 @@ everything else, and can be undone.
 from __future__ import annotations
 
 import argparse
-import difflib
-import os
-import shutil
 import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-from .. import aliases, config, docker_config, protocol, registry
-from . import not_ecr
-
-PROGRAM = "docker-credential-ecrpy"
+from .. import config, docker_config, paths, protocol, registry
+from ..errors import TokenUnavailable
+from . import configure_store
+from .common import PROGRAM, ask, diff, marks, not_ecr, path_warning
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,43 +51,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(environ: Mapping[str, str], out: TextIO) -> config.Config | None:
+def _wanted(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> list[str] | None:
+    """The registries named on the command line (an alias as ``host[:port]``), or None after
+    printing why one is neither ECR nor an alias."""
+    hosts: list[str] = []
     try:
-        return config.load(environ)
-    except config.ConfigError as exc:
+        for reference in args.registries:
+            found = registry.route(reference, environ)
+            if found.registry is None:
+                name = protocol.authority(reference)
+                out.write(not_ecr(name or protocol.without_userinfo(reference)) + "\n")
+                return None
+            hosts.append(found.name)
+        if args.aliases:
+            hosts += [alias for alias, _ in config.load(environ).aliases]
+    except TokenUnavailable as exc:  # a broken settings file
         out.write(f"ecrpy: {exc}\n")
         return None
-
-
-def _alias(reference: str, environ: Mapping[str, str], out: TextIO) -> str | None:
-    """The alias a non-ECR name is in ecrpy's settings (``host[:port]``), or None after saying
-    why it is neither."""
-    loaded = _settings(environ, out)
-    if loaded is None:
-        return None
-    name = protocol.authority(reference)
-    if aliases.resolve(name, loaded) is None:
-        out.write(not_ecr(name or protocol.without_userinfo(reference)) + "\n")
-        return None
-    return name
-
-
-def _wanted(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> list[str] | None:
-    """The registries named on the command line, or None after printing why one is not ECR."""
-    hosts: list[str] = []
-    for reference in args.registries:
-        host = protocol.hostname(reference)
-        if registry.parse(host) is None:
-            alias = _alias(reference, environ, out)
-            if alias is None:
-                return None
-            host = alias
-        hosts.append(host)
-    if args.aliases:
-        loaded = _settings(environ, out)
-        if loaded is None:
-            return None
-        hosts += [alias for alias, _ in loaded.aliases]
     if args.account or args.region:
         named = registry.private_host(args.account or "", args.region or "")
         if named is None:
@@ -110,27 +87,7 @@ def _confirm(hosts: list[str], args: argparse.Namespace, out: TextIO, stdin: Tex
     if not stdin.isatty():
         out.write("ecrpy: not a terminal: run again with --yes to configure these\n")
         return False
-    out.write(f"Let ecrpy serve these {len(hosts)} registries? [Y/n] ")
-    out.flush()
-    return stdin.readline().strip().lower() in ("", "y", "yes")
-
-
-def path_fix(environ: Mapping[str, str]) -> str | None:
-    """What to do so that Docker finds the helper by name; None when it already would."""
-    if shutil.which(PROGRAM, path=environ.get("PATH")):
-        return None
-    here = os.path.dirname(os.path.abspath(sys.argv[0])) if sys.argv and sys.argv[0] else ""
-    if not here:
-        return "run `pipx ensurepath`, or add the helper's directory to PATH"
-    return f'add its directory to PATH: `export PATH="{here}:$PATH"` (or `pipx ensurepath`)'
-
-
-def path_warning(environ: Mapping[str, str]) -> str | None:
-    """Why Docker would not find the helper, and how to fix it; None when it would."""
-    fix = path_fix(environ)
-    if fix is None:
-        return None
-    return f"warning: {PROGRAM} is not on your PATH, and Docker runs it by that name: {fix}"
+    return ask(f"Let ecrpy serve these {len(hosts)} registries?", out, stdin)
 
 
 def run(
@@ -141,8 +98,6 @@ def run(
 ) -> int:
     args = _parser().parse_args(argv)
     if args.store:
-        from . import configure_store
-
         if args.registries or args.account or args.region or args.public:
             out.write(
                 "ecrpy: --store takes no registries: as credsStore, ecrpy serves every ECR "
@@ -153,7 +108,7 @@ def run(
     hosts = _wanted(args, environ, out)
     if hosts is None:
         return 1
-    path = docker_config.path_for(environ)
+    path = paths.docker_config(environ)
     try:
         old_text, mode = docker_config.read(path)
         document = docker_config.parse(old_text or "", path)
@@ -175,20 +130,13 @@ def run(
         if not changes:
             out.write(f"Nothing to change in {path}: already configured.\n")
         elif args.dry_run:
-            out.writelines(
-                difflib.unified_diff(
-                    (old_text or "").splitlines(keepends=True),
-                    new_text.splitlines(keepends=True),
-                    fromfile=path,
-                    tofile=f"{path} (after)",
-                )
-            )
+            out.writelines(diff(old_text, new_text, path))
         else:
             # The backup must not keep the passwords just moved out: no plaintext token on disk.
             scrubbed = docker_config.without_ecr_auths(document, hosts) if not args.remove else None
             previous = docker_config.render(scrubbed) if scrubbed is not None else old_text
             backup = docker_config.write(path, new_text, previous, mode)
-            out.writelines(f"✔ {change}\n" for change in changes)
+            out.writelines(f"{marks(out)[True]} {change}\n" for change in changes)
             note = ", without ECR passwords" if scrubbed is not None else ""
             kept = f" (previous version{note}: {backup})" if backup else ""
             out.write(f"Wrote {path}{kept}\n")

@@ -10,28 +10,22 @@ ecrpy's own store, holds no secret, and is what ``--remove --store`` puts back.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from .. import config, docker_config, fallback, identity, login_store, store_setup
-from . import configure
-
-UNDO_FILE = "configure-store.json"
+from .. import config, docker_config, fallback, identity, paths, safefile, store_setup
+from .common import ask, diff, marks, path_warning
 
 
 def _undo_path(environ: Mapping[str, str]) -> str | None:
-    store = login_store.default_path(environ)
-    return os.path.join(os.path.dirname(store), UNDO_FILE) if store else None
+    return paths.undo_record(environ)
 
 
 def _undo_records(path: str | None) -> dict[str, Any]:
     if path is None:
         return {}
-    from .. import safefile
-
     try:
         data = json.loads(safefile.read(path, mine=True) or b"{}")
     except (OSError, ValueError):
@@ -45,7 +39,7 @@ def _save_undo(path: str | None, records: Mapping[str, Any]) -> None:
         return
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     text = json.dumps({"version": store_setup.UNDO_VERSION, "configs": records}, indent=2)
-    docker_config._atomic(path, text + "\n", 0o600)
+    safefile.write_atomic(path, (text + "\n").encode("utf-8"), 0o600)
 
 
 def _ask_drop(
@@ -61,25 +55,12 @@ def _ask_drop(
     if not stdin.isatty():
         out.write("Kept them (they keep working and win over credsStore); --yes drops them.\n")
         return {}
-    out.write(f"Remove these {len(covered)} entries? [Y/n] ")
-    out.flush()
-    return covered if stdin.readline().strip().lower() in ("", "y", "yes") else {}
-
-
-def _diff(old: str | None, new: str, path: str) -> list[str]:
-    return list(
-        difflib.unified_diff(
-            (old or "").splitlines(keepends=True),
-            new.splitlines(keepends=True),
-            fromfile=path,
-            tofile=f"{path} (after)",
-        )
-    )
+    return covered if ask(f"Remove these {len(covered)} entries?", out, stdin) else {}
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, stdin: TextIO) -> int:
-    path = docker_config.path_for(environ)
-    settings_path = identity.config_path(environ)
+    path = paths.docker_config(environ)
+    settings_path = paths.settings_file(environ)
     undo_path = _undo_path(environ)
     try:
         old_text, mode = docker_config.read(path)
@@ -107,16 +88,16 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, stdin
         return 0
     if args.dry_run:
         if new_settings is not None:
-            out.writelines(_diff(old_settings, new_settings, settings_path))
+            out.writelines(diff(old_settings, new_settings, settings_path))
         if new_text != (old_text or ""):
-            out.writelines(_diff(old_text, new_text, path))
+            out.writelines(diff(old_text, new_text, path))
         return 0
     try:
         if new_settings is not None and not new_settings.strip():
             os.unlink(settings_path)  # it held only what --store added: no file, as before
         elif new_settings is not None:
             os.makedirs(os.path.dirname(settings_path), mode=0o700, exist_ok=True)
-            docker_config._atomic(settings_path, new_settings, 0o600)
+            safefile.write_atomic(settings_path, new_settings.encode("utf-8"), 0o600)
         scrubbed = docker_config.without_ecr_auths(document, docker_config.ecr_registries(document))
         previous = docker_config.render(scrubbed) if scrubbed is not None else old_text
         if new_text != (old_text or ""):
@@ -131,7 +112,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, stdin
     except (OSError, docker_config.DockerConfigError) as exc:
         out.write(f"ecrpy: {exc}\n")
         return 1
-    out.writelines(f"✔ {change}\n" for change in changes)
+    out.writelines(f"{marks(out)[True]} {change}\n" for change in changes)
     kept = f" (previous version: {backup})" if backup else ""
     out.write(f"Wrote {path}{kept}\n")
     if not args.remove:
@@ -201,6 +182,6 @@ def _warnings(
             "longer reads with a credsStore: docker login to them again (the login then goes "
             "to the store)\n"
         )
-    warning = configure.path_warning(environ)
+    warning = path_warning(environ)
     if warning:
         out.write(warning + "\n")

@@ -10,16 +10,35 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import socket
+import ssl
 import stat
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
 from typing import Any, NamedTuple, TextIO
 
-from .. import __version__, aliases, cache, config, docker_config, identity, log, protocol, registry
+from .. import (
+    __version__,
+    cache,
+    config,
+    docker_config,
+    ecr,
+    fallback,
+    log,
+    paths,
+    protocol,
+    registry,
+    safefile,
+    store_mode,
+)
 from ..deadline import TIMEOUT_ENV, Deadline, timeout_from
-from ..errors import NO_CREDENTIALS, TokenUnavailable
-from . import configure
+from ..errors import CONFIG, DENIED, NETWORK, NO_CREDENTIALS, TokenUnavailable, redact
+from ..protocol import HelperError
+from .common import PROGRAM, marks, path_fix
 
 SKEW_LIMIT = 300.0  # AWS refuses signatures more than 15 minutes off; warn well before
 
@@ -38,26 +57,21 @@ class Check(NamedTuple):
         return {True: "ok", False: "problem", None: "not made"}[self.ok]
 
 
-MARKS = {True: "✔", False: "✗", None: "–"}  # noqa: RUF001 (an en dash: "not made")
-
-
 def _helper_on_path(environ: Mapping[str, str]) -> Check:
-    import shutil
-
-    found = shutil.which(configure.PROGRAM, path=environ.get("PATH"))
+    found = shutil.which(PROGRAM, path=environ.get("PATH"))
     if found:
         return Check("helper on PATH", True, found)
     return Check(
         "helper on PATH",
         False,
-        f"{configure.PROGRAM} is not on PATH, so Docker cannot run it",
-        configure.path_fix(environ) or "",
+        f"{PROGRAM} is not on PATH, so Docker cannot run it",
+        path_fix(environ) or "",
     )
 
 
 def _docker_config(environ: Mapping[str, str]) -> tuple[list[Check], list[str]]:
     """Checks of Docker's config.json, and the registries that use ecrpy."""
-    path = docker_config.path_for(environ)
+    path = paths.docker_config(environ)
     name = f"Docker config {path}"
     try:
         text, _ = docker_config.read(path)
@@ -65,7 +79,7 @@ def _docker_config(environ: Mapping[str, str]) -> tuple[list[Check], list[str]]:
     except docker_config.DockerConfigError as exc:
         return [Check(name, False, str(exc), "fix the file by hand, or move it away")], []
     if text is None:
-        fix = f"{configure.PROGRAM} configure <registry>"
+        fix = f"{PROGRAM} configure <registry>"
         return [Check(name, False, "does not exist: Docker uses no credential helper", fix)], []
     helpers = docker_config.section(document, "credHelpers")
     ours = [host for host, value in helpers.items() if value == docker_config.HELPER]
@@ -84,9 +98,7 @@ def _docker_config(environ: Mapping[str, str]) -> tuple[list[Check], list[str]]:
         checks.append(Check(name, True, f"{count} ecrpy: {', '.join(ours)}"))
     else:
         checks.append(
-            Check(
-                name, False, "no registry uses ecrpy", f"{configure.PROGRAM} configure <registry>"
-            )
+            Check(name, False, "no registry uses ecrpy", f"{PROGRAM} configure <registry>")
         )
     known = docker_config.ecr_registries(document)
     saved = docker_config.saved_passwords(document)
@@ -96,7 +108,7 @@ def _docker_config(environ: Mapping[str, str]) -> tuple[list[Check], list[str]]:
                 "saved ECR passwords",
                 False,
                 f"auths still holds a password for {', '.join(saved)}",
-                f"{configure.PROGRAM} configure --yes (moves them out)",
+                f"{PROGRAM} configure --yes (moves them out)",
             )
         )
     else:
@@ -112,7 +124,7 @@ def _docker_config(environ: Mapping[str, str]) -> tuple[list[Check], list[str]]:
                 "ECR registries not using ecrpy",
                 False,
                 f"{', '.join(others)} go to {via}",
-                f"{configure.PROGRAM} configure --yes",
+                f"{PROGRAM} configure --yes",
             )
         )
     return checks, ours
@@ -121,10 +133,7 @@ def _docker_config(environ: Mapping[str, str]) -> tuple[list[Check], list[str]]:
 def _store_mode(environ: Mapping[str, str], loaded: config.Config) -> Check | None:
     """Who keeps the logins of registries that are not ECR, and whether it answers; None when
     ecrpy has no part in that (it is not the credsStore, and no fallback is named)."""
-    from .. import fallback, login_store, store_mode
-    from ..protocol import HelperError
-
-    path = docker_config.path_for(environ)
+    path = paths.docker_config(environ)
     try:
         text, _ = docker_config.read(path)
         store = docker_config.parse(text or "", path).get("credsStore")
@@ -140,7 +149,7 @@ def _store_mode(environ: Mapping[str, str], loaded: config.Config) -> Check | No
     if loaded.fallback:
         keeper = f"fallback {fallback.program(loaded.fallback)}"
     else:
-        keeper = f"ecrpy's own store {login_store.default_path(environ)}"
+        keeper = f"ecrpy's own store {paths.login_store(environ)}"
     try:
         count = len(store_mode.other_logins(environ))
     except HelperError as exc:
@@ -154,7 +163,7 @@ def _store_mode(environ: Mapping[str, str], loaded: config.Config) -> Check | No
 
 
 def _settings_file(environ: Mapping[str, str]) -> tuple[Check, config.Config | None]:
-    path = identity.config_path(environ)
+    path = paths.settings_file(environ)
     try:
         loaded = config.load(environ)
     except config.ConfigError as exc:
@@ -168,12 +177,13 @@ def _settings_file(environ: Mapping[str, str]) -> tuple[Check, config.Config | N
 
 
 def _registry_checks(
-    host: str, loaded: config.Config, deadline: float
+    host: str, loaded: config.Config, deadline: float, environ: Mapping[str, str]
 ) -> tuple[list[Check], float | None]:
     """Identity, caller and token for one registry; and the clock skew AWS's reply showed."""
-    from .. import ecr
-
-    found = registry.parse(host) or aliases.resolve(protocol.authority(host), loaded)
+    try:
+        found = registry.route(host, environ).registry
+    except TokenUnavailable:  # the settings were read a moment ago: changed since
+        found = None
     if found is None:
         return [
             Check(
@@ -189,15 +199,7 @@ def _registry_checks(
     try:
         with Deadline(deadline, f"checking {host}"):
             credentials = ecr.credentials_for(found, settings)
-            sts = ecr._client(
-                "sts",
-                settings.region or found.region,
-                found.fips,
-                False,
-                settings.profile,
-                credentials,
-            )
-            caller = sts.get_caller_identity()
+            caller = ecr.caller(found, settings, credentials)
             skew = ecr.clock_skew(caller, time.time())
             token = ecr.fetch(found, settings, credentials)
     except TokenUnavailable as exc:
@@ -220,8 +222,6 @@ def _aws_identity(
 
     Without it a machine with no Docker config would never have its credentials looked at, and
     the first pull would be the first to find out they are missing."""
-    from .. import ecr
-
     name = "AWS identity"
     if loaded is None:
         return Check(name, None, "not checked: the ecrpy settings file does not load"), None
@@ -229,17 +229,14 @@ def _aws_identity(
     region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     try:
         with Deadline(timeout_from(environ.get(TIMEOUT_ENV)), "checking the AWS identity"):
-            if ecr._session(profile).get_credentials() is None:
+            caller = ecr.default_caller(profile, region)
+            if caller is None:
                 message = "no AWS credentials found (no profile, keys, SSO session or role)"
                 fix = _fix_for(TokenUnavailable(message, NO_CREDENTIALS))
                 return Check(name, False, message, fix), None
-            sts = ecr._client("sts", region, False, False, profile)
-            caller = sts.get_caller_identity()
     except TokenUnavailable as exc:
         return Check(name, False, str(exc), _fix_for(exc)), None
     except Exception as exc:
-        from ..errors import redact
-
         message = redact(protocol.one_line(f"STS GetCallerIdentity in {region}: {exc}"), environ)
         fix = "fix what the message names (credentials, network)"
         return Check(name, False, message, fix), None
@@ -261,11 +258,6 @@ def registry_challenge(status: int, headers: Mapping[str, str]) -> bool:
 
 def _alias_check(alias: str, target: str) -> Check:
     """The alias resolves, and ``https://<alias>/v2/`` answers with a registry challenge."""
-    import socket
-    import ssl
-    import urllib.error
-    import urllib.request
-
     name = f"alias {alias}"
     host, _, port = alias.partition(":")
     try:
@@ -305,8 +297,6 @@ def _alias_check(alias: str, target: str) -> Check:
 
 
 def _fix_for(exc: TokenUnavailable) -> str:
-    from ..errors import CONFIG, DENIED, NETWORK
-
     return {
         NO_CREDENTIALS: "set AWS_PROFILE or keys, renew the session (aws sso login), or use a role",
         DENIED: "allow ecr:GetAuthorizationToken (and sts:AssumeRole for a role) in IAM",
@@ -316,7 +306,7 @@ def _fix_for(exc: TokenUnavailable) -> str:
 
 
 def _cache_dir(environ: Mapping[str, str]) -> Check:
-    directory = cache.default_dir(environ)
+    directory = paths.cache_dir(environ)
     if cache.disabled(environ):
         return Check("token cache", True, "disabled by AWS_ECR_DISABLE_CACHE: a fetch per get")
     if directory is None:
@@ -326,32 +316,22 @@ def _cache_dir(environ: Mapping[str, str]) -> Check:
             "no HOME: tokens are fetched on every get",
             "set HOME or AWS_ECR_CACHE_DIR",
         )
-    try:
-        info = os.lstat(directory)
-    except FileNotFoundError:
+    fault = safefile.private_dir(directory, closed=0o077)
+    if fault is None and not safefile.OWNERS_CHECKED:
+        return Check("token cache", True, f"{directory} (owner and mode not checked on Windows)")
+    if fault is None:
+        mode = stat.S_IMODE(os.lstat(directory).st_mode)
+        return Check("token cache", True, f"{directory} (mode {mode:04o}, yours)")
+    fix = {
+        safefile.MISSING: None,
+        safefile.FAILED: "fix its permissions",
+        safefile.NOT_DIR: f"rm {directory} (ecrpy recreates it)",
+        safefile.NOT_MINE: f"rm -r {directory} (ecrpy recreates it as yours)",
+        safefile.OPEN: f"chmod 700 {directory}",
+    }[fault.kind]
+    if fix is None:
         return Check("token cache", True, f"{directory} (created on the first get)")
-    except OSError as exc:
-        return Check("token cache", False, f"{directory}: {exc.strerror}", "fix its permissions")
-    mode = stat.S_IMODE(info.st_mode)
-    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
-        return Check(
-            "token cache",
-            False,
-            f"{directory} is not a plain directory",
-            f"rm {directory} (ecrpy recreates it)",
-        )
-    if info.st_uid != os.geteuid():
-        return Check(
-            "token cache",
-            False,
-            f"{directory} belongs to uid {info.st_uid}",
-            f"rm -r {directory} (ecrpy recreates it as yours)",
-        )
-    if mode & 0o077:
-        return Check(
-            "token cache", False, f"{directory} has mode {mode:04o}", f"chmod 700 {directory}"
-        )
-    return Check("token cache", True, f"{directory} (mode {mode:04o}, yours)")
+    return Check("token cache", False, fault.reason, fix)
 
 
 def _clock(skews: list[float]) -> Check:
@@ -383,7 +363,7 @@ def checks(environ: Mapping[str, str]) -> list[Check]:
         result += [_alias_check(alias, target) for alias, target in loaded.aliases]
         deadline = timeout_from(environ.get(TIMEOUT_ENV))
         for host in hosts:
-            found, skew = _registry_checks(host, loaded, deadline)
+            found, skew = _registry_checks(host, loaded, deadline, environ)
             result += found
             if skew is not None:
                 skews.append(skew)
@@ -408,7 +388,7 @@ def checks(environ: Mapping[str, str]) -> list[Check]:
 
 def run(argv: list[str], environ: Mapping[str, str], out: TextIO = sys.stdout) -> int:
     parser = argparse.ArgumentParser(
-        prog=f"{configure.PROGRAM} doctor",
+        prog=f"{PROGRAM} doctor",
         description="Check ecrpy's whole set-up and say how to fix each problem.",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -424,8 +404,9 @@ def run(argv: list[str], environ: Mapping[str, str], out: TextIO = sys.stdout) -
         out.write(json.dumps(payload, indent=2) + "\n")
     else:
         out.write(f"ecrpy {__version__} doctor\n")
+        mark = marks(out)
         for check in found:
-            out.write(f"{MARKS[check.ok]} {check.name}: {check.detail}\n")
+            out.write(f"{mark[check.ok]} {check.name}: {check.detail}\n")
             if check.ok is False and check.fix:
                 out.write(f"    fix: {check.fix}\n")
     return 0 if ok else 1

@@ -28,17 +28,19 @@ import base64
 import datetime
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from .. import aliases, config, protocol
+from .. import protocol, safefile
+from ..access import resolver
 from ..cache import Entry
-from ..errors import TokenUnavailable
-from ..registry import Registry
-from . import not_ecr_reason
-from .configure import PROGRAM as HELPER
+from ..errors import TokenUnavailable, redact
+from ..registry import Registry, route
+from .common import PROGRAM as HELPER
+from .common import not_ecr_reason
 
 PROGRAM = f"{HELPER} export"
 FORMATS = ("dockerconfig", "k8s-secret", "basic")
@@ -55,8 +57,6 @@ class ExportError(Exception):
 
 def parse_duration(text: str) -> float:
     """Go-style durations: ``6h``, ``90m``, ``1h30m``, ``45s``, ``0``; seconds as a float."""
-    import re
-
     value = text.strip()
     if value == "0":
         return 0.0
@@ -102,10 +102,7 @@ def targets(references: list[str], environ: Mapping[str, str]) -> list[tuple[str
     for given in references:
         # skopeo's and podman's transport prefix names an image, not a URL scheme
         reference = given[len("docker://") :] if given.startswith("docker://") else given
-        try:
-            registry = aliases.registry_for(reference, environ)
-        except config.ConfigError as exc:
-            raise ExportError(str(exc)) from None
+        registry = route(reference, environ).registry  # a broken settings file: TokenUnavailable
         key = protocol.authority(reference)  # what a client looks the auths entry up by
         if registry is None:
             raise ExportError(not_ecr_reason(key or protocol.without_userinfo(reference)))
@@ -117,21 +114,10 @@ def tokens_for(
     wanted: list[tuple[str, Registry]], environ: Mapping[str, str], min_validity: float
 ) -> list[tuple[str, Entry]]:
     """A token per registry, from the cache or fetched under its lock, as ``get`` has them."""
-    from ..cache import from_environ
-    from ..deadline import TIMEOUT_ENV, timeout_from
-    from ..identity import current
-    from ..tokens import Resolver, configured_fetch
-
-    resolver = Resolver(
-        from_environ(environ),
-        current(environ),
-        configured_fetch(environ),
-        deadline=timeout_from(environ.get(TIMEOUT_ENV)),
-        min_validity=min_validity,
-    )
+    source = resolver(environ, min_validity=min_validity)
     result = []
     for key, registry in wanted:
-        entry = resolver.get(registry)
+        entry = source.get(registry)
         left = entry.expires_at - time.time()
         if left < min_validity:  # a refresh failed and a stale token was all there was
             raise ExportError(
@@ -205,12 +191,10 @@ def _check_name(name: str, what: str, label: bool = False) -> None:
 
 
 def _write(path: str, text: str) -> None:
-    from ..docker_config import replace_file
-
     if os.path.lexists(path) and not os.path.isfile(path):
         raise ExportError(f"--output {path} is not a regular file; ecrpy will not replace it")
     try:
-        replace_file(path, text, 0o600)
+        safefile.write_atomic(path, text.encode("utf-8"), 0o600)
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror}") from None
 
@@ -241,8 +225,6 @@ def run(
         else:
             out.write(text)
     except (ExportError, TokenUnavailable) as exc:
-        from ..errors import redact
-
         err.write(redact(protocol.one_line(f"ecrpy: {exc}"), environ) + "\n")
         return 1
     return 0

@@ -43,21 +43,26 @@ held lock or slow retries into one line on stderr (and ends the process if anyth
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import sys
+import time
+from collections.abc import Mapping
+from typing import Any, TextIO
 
-from .. import log, protocol
-
-TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from typing import Any, TextIO
-
-    from ..cache import Entry
-    from ..config import Settings
-    from ..ecr import Token
-    from ..registry import Registry
-    from ..tokens import Fetch
+from .. import access, config, ecr, log, protocol, tokens
+from ..cache import Entry
+from ..cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, crash, read_stdin
+from ..config import Settings
+from ..deadline import Deadline
+from ..ecr import Token
+from ..errors import TokenUnavailable, redact
+from ..identity import fingerprint, identity_env, read_file
+from ..paths import aws_files, cache_dir, settings_file
+from ..protocol import HelperError
+from ..registry import Registry, route
+from ..tokens import Fetch
 
 GROUP = "credentialprovider.kubelet.k8s.io"
 API_VERSIONS = (f"{GROUP}/v1", f"{GROUP}/v1beta1", f"{GROUP}/v1alpha1")
@@ -71,7 +76,6 @@ PROGRAM = "docker-credential-ecrpy kubelet-provider"
 MAX_REQUEST = 1024 * 1024
 DEFAULT_TIMEOUT = 50.0  # the kubelet kills its plugins after 60 s
 TIMEOUT_HINT = "the kubelet allows 60 s: is the ECR or STS API reachable from this node?"
-EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
 USAGE = f"""Usage: {PROGRAM} [--timeout SECONDS]
 
@@ -223,8 +227,6 @@ def encode(answer: dict[str, Any]) -> str:
 
 def service_account(token: str) -> ServiceAccount:
     """The service account a Kubernetes-issued JWT names (claims read, signature not checked)."""
-    import base64
-
     parts = token.split(".")
     claims: Any = None
     if len(parts) == 3:
@@ -259,9 +261,8 @@ def session_name(settings: Settings, account: ServiceAccount) -> str:
     """The role session name: the settings' one, else the service account (shows in CloudTrail)."""
     if settings.role_session_name:
         return settings.role_session_name
-    allowed = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-"
     name = f"ecrpy-{account.namespace}.{account.name}"
-    return "".join(ch if ch in allowed else "-" for ch in name)[:64]
+    return "".join(ch if ch in config.SESSION_NAME_CHARS else "-" for ch in name)[:64]
 
 
 def sa_identity(
@@ -275,8 +276,6 @@ def sa_identity(
     Never the token: it is minted per pod and per pull, and keying on it would make every pull a
     cold one. The pod's name and uid stay out too, so every pod of the account shares the token.
     """
-    from ..identity import aws_files, config_path, fingerprint, identity_env, read_file
-
     extra = [
         ("kubelet:role", role),
         ("kubelet:issuer", account.issuer),
@@ -285,9 +284,9 @@ def sa_identity(
         ("kubelet:uid", account.uid),
     ]
     extra += [(f"kubelet:annotation:{k}", v) for k, v in sorted(annotations.items())]
-    paths = (*aws_files(environ), config_path(environ))
+    files = (*aws_files(environ), settings_file(environ))
     return fingerprint(
-        (*identity_env(environ), *extra), [(path, read_file(path)) for path in paths]
+        (*identity_env(environ), *extra), [(path, read_file(path)) for path in files]
     )
 
 
@@ -295,8 +294,6 @@ def web_identity_fetch(settings: Settings, role: str, token: str, account: Servi
     """Fetch with the role's credentials, assumed with the pod's token."""
 
     def fetch(registry: Registry) -> Token:
-        from .. import ecr
-
         session = session_name(settings, account)
         log.debug("web identity %s as %s/%s", role, account.namespace, account.name)
         credentials = ecr.assume_role_with_web_identity(registry, settings, role, token, session)
@@ -313,38 +310,16 @@ def _settings(registry: Registry, environ: Mapping[str, str]) -> Settings:
     what cloud-provider-aws's ``ecr-credential-provider`` reads for the same purpose: the role
     that service accounts without the annotation assume with their token.
     """
-    from .. import config
-    from ..errors import CONFIG, TokenUnavailable
-
-    try:
-        settings = config.settings_for(config.load(environ), registry)
-    except config.ConfigError as exc:
-        raise TokenUnavailable(str(exc), CONFIG) from None
+    settings = access.settings_for(environ, registry)
     node_role = environ.get(ROLE_ENV, "").strip()
     if settings.role_arn or not node_role:
         return settings
-    if not _is_role_arn(node_role):
+    if not config.is_role_arn(node_role):
         raise RequestError(
             f"{ROLE_ENV} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>): "
             f"{_quote(node_role)}"
         )
     return settings._replace(role_arn=node_role, source=f"{ROLE_ENV} in the environment")
-
-
-def _alias(key: str, environ: Mapping[str, str]) -> Registry | None:
-    """The registry an alias of the settings (``host[:port]`` as the image names it) stands for;
-    ``auth`` stays keyed by the alias, which is what the kubelet matches the image with."""
-    from .. import aliases, config
-    from ..errors import CONFIG, TokenUnavailable
-
-    try:
-        return aliases.lookup(key, environ)
-    except config.ConfigError as exc:
-        raise TokenUnavailable(str(exc), CONFIG) from None
-
-
-def _is_role_arn(value: str) -> bool:
-    return value.startswith("arn:") and ":role/" in value
 
 
 def _role(request: Request, registry: Registry, environ: Mapping[str, str]) -> tuple[str, Settings]:
@@ -357,7 +332,7 @@ def _role(request: Request, registry: Registry, environ: Mapping[str, str]) -> t
     settings = _settings(registry, environ)
     role = request.annotations.get(ROLE_ANNOTATION, "").strip()
     if role:
-        if not _is_role_arn(role):
+        if not config.is_role_arn(role):
             raise RequestError(
                 f"the service account's {ROLE_ANNOTATION} annotation is not an IAM role ARN "
                 f"(arn:aws:iam::<account>:role/<name>): {_quote(role)}"
@@ -371,15 +346,10 @@ def _role(request: Request, registry: Registry, environ: Mapping[str, str]) -> t
 
 def serve(request: Request, environ: Mapping[str, str], now: float) -> dict[str, Any]:
     """The response for a request; raises TokenUnavailable or RequestError when there is none."""
-    from ..cache import from_environ
-    from ..errors import TokenUnavailable
-    from ..registry import parse
-    from ..tokens import Resolver, anonymous, configured_fetch
-
     key, host = image_registry(request.image)
-    registry = parse(host) if host else None
-    if registry is None and host:
-        registry = _alias(key, environ)
+    # the alias is looked up by ``host[:port]``: ``auth`` stays keyed by the name the kubelet
+    # matches the image with
+    registry = route(key, environ).registry if host else None
     if registry is None:
         log.info("kubelet %s: not an ECR registry, no credentials", key)
         return response(request.api_version, key, None, now)
@@ -388,16 +358,18 @@ def serve(request: Request, environ: Mapping[str, str], now: float) -> dict[str,
         role, settings = _role(request, registry, environ)
     if role and settings is not None:
         account = service_account(request.token)
-        identity = sa_identity(environ, role, account, request.annotations)
-        fetch = web_identity_fetch(settings, role, request.token, account)
+        source = access.resolver(
+            environ,
+            timed=False,  # the whole request is under the kubelet's deadline (run)
+            fingerprint=sa_identity(environ, role, account, request.annotations),
+            fetch=web_identity_fetch(settings, role, request.token, account),
+        )
     else:
-        from ..identity import current
-
-        identity, fetch = current(environ), configured_fetch(environ)
+        source = access.resolver(environ, timed=False)
     try:
-        entry = Resolver(from_environ(environ), identity, fetch).get(registry)
+        entry = source.get(registry)
     except TokenUnavailable as exc:
-        if anonymous(registry, exc) and account is None:
+        if tokens.anonymous(registry, exc) and account is None:
             return response(request.api_version, key, None, now)  # anonymous public pulls
         raise
     return response(request.api_version, key, entry, now)
@@ -428,20 +400,8 @@ def _parse_args(argv: list[str]) -> float | None:
     return timeout
 
 
-def _read_stdin() -> bytes:
-    stream = getattr(sys.stdin, "buffer", None)
-    if stream is None:
-        return b""
-    data: bytes = stream.read(MAX_REQUEST + 1)
-    if len(data) > MAX_REQUEST:
-        raise RequestError(f"the request is larger than {MAX_REQUEST} bytes")
-    return data
-
-
 def _fail(message: str, environ: Mapping[str, str], token: str, stderr: TextIO) -> int:
     """Exactly one line on stderr, with no secret of the environment nor the pod's token."""
-    from ..errors import redact
-
     line = redact(protocol.one_line(message), environ)
     if len(token) >= 8:
         line = line.replace(token, "***")
@@ -458,11 +418,7 @@ def run(argv: list[str], environ: Mapping[str, str]) -> int:
     request is served and written only after a success, when the kubelet ignores stderr: on a
     failure the kubelet logs our stderr, and it must be the one line that says why.
     """
-    import io
-
-    from ..cache import default_dir
-
-    log.configure(default_dir(environ), environ.get(log.LEVEL_ENV))
+    log.configure(cache_dir(environ), environ.get(log.LEVEL_ENV))
     stderr, held = sys.stderr, io.StringIO()
     sys.stderr = held
     try:
@@ -475,48 +431,25 @@ def run(argv: list[str], environ: Mapping[str, str]) -> int:
 
 
 def _run(argv: list[str], environ: Mapping[str, str], stderr: TextIO) -> int:
-    import time
-
     token = ""
     try:
         timeout = _parse_args(argv)
         if timeout is None:
             sys.stdout.write(USAGE + "\n")
             return EXIT_OK
-        from ..deadline import Deadline
-
         with Deadline(timeout, "serving the kubelet's request", TIMEOUT_HINT):
-            request = parse_request(_read_stdin())
+            too_long = f"ecrpy: the request is larger than {MAX_REQUEST} bytes"
+            request = parse_request(read_stdin(MAX_REQUEST, too_long))
             token = request.token
             answer = serve(request, environ, time.time())
-    except RequestError as exc:
+    except (RequestError, TokenUnavailable) as exc:
         return _fail(f"ecrpy: {exc}", environ, token, stderr)
+    except HelperError as exc:  # stdin too long
+        return _fail(exc.message, environ, token, stderr)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Exception as exc:
-        from ..errors import TokenUnavailable
-
-        if isinstance(exc, TokenUnavailable):
-            return _fail(f"ecrpy: {exc}", environ, token, stderr)
-        _log_crash(exc)
-        where = log.path() or "the log (set ECRPY_LOG_LEVEL=debug)"
-        return _fail(
-            f"ecrpy: internal error ({type(exc).__name__}) in kubelet-provider; details in {where}",
-            environ,
-            token,
-            stderr,
-        )
+        return _fail(crash(exc, "kubelet-provider"), environ, token, stderr)
     sys.stdout.write(encode(answer))
     sys.stdout.flush()
     return EXIT_OK
-
-
-def _log_crash(exc: BaseException) -> None:
-    """Log where it broke (the frames), not the exception's text, which might hold a token."""
-    import traceback
-
-    log.error(
-        "internal error %s:\n%s",
-        type(exc).__name__,
-        "".join(traceback.format_tb(exc.__traceback__)),
-    )

@@ -19,13 +19,14 @@ import time
 from collections.abc import Mapping
 from typing import TextIO
 
-from .. import aliases, config, docker_config, protocol
+from .. import access, config, docker_config, ecr, paths, protocol
 from ..errors import CONFIG, NO_CREDENTIALS, TokenUnavailable
-from ..registry import Registry
-from .configure import PROGRAM as HELPER
-from .whoami import _when
+from ..registry import Registry, route
+from .common import PROGRAM as HELPER
+from .common import marks, when
 
 PROGRAM = f"{HELPER} login"
+NOT_ECR = "not an Amazon ECR registry nor an alias in ecrpy's settings"
 NO_TERMINAL = (
     "ecrpy: login needs a terminal (it may ask for an MFA code); in scripts, "
     "the export command or Docker's own get fetch tokens without one"
@@ -50,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def configured(environ: Mapping[str, str]) -> list[str]:
     """The registries (and aliases) that Docker's ``credHelpers`` send to ecrpy."""
-    path = docker_config.path_for(environ)
+    path = paths.docker_config(environ)
     text, _ = docker_config.read(path)
     document = docker_config.parse(text or "", path)
     helpers = docker_config.section(document, "credHelpers")
@@ -61,11 +62,9 @@ def sso_profile(
     registry: Registry, settings: config.Settings, environ: Mapping[str, str]
 ) -> str | None:
     """The profile whose SSO session serves this registry, or None when it is no SSO profile."""
-    from .. import ecr
-
     name = settings.profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE")
     try:
-        scoped = ecr._session(settings.profile).get_scoped_config()
+        scoped = ecr.profile_config(settings.profile)
     except Exception:  # a profile that does not exist: the fetch already said so
         return None
     if any(key in scoped for key in ("sso_session", "sso_start_url")):
@@ -77,8 +76,8 @@ def _explain(exc: TokenUnavailable, registry: Registry, environ: Mapping[str, st
     """The failure, with the command that fixes an SSO session that is missing or has expired."""
     if exc.kind in (CONFIG, NO_CREDENTIALS):
         try:
-            settings = config.settings_for(config.load(environ), registry)
-        except config.ConfigError:
+            settings = access.settings_for(environ, registry)
+        except TokenUnavailable:
             return str(exc)
         profile = sso_profile(registry, settings, environ)
         if profile is not None:
@@ -106,38 +105,36 @@ def run(
         return 1
     if not references:
         out.write(
-            f"ecrpy: no registry uses ecrpy in {docker_config.path_for(environ)}: name one, "
+            f"ecrpy: no registry uses ecrpy in {paths.docker_config(environ)}: name one, "
             f"e.g. {PROGRAM} 123456789012.dkr.ecr.us-east-1.amazonaws.com\n"
         )
         return 1
-    from ..cache import from_environ
-    from ..identity import current
-    from ..tokens import Resolver, configured_fetch
-
     # No deadline: a person is typing an MFA code. One Resolver: a role assumed once (and its
     # MFA code asked once) serves every registry that uses it.
-    resolver = Resolver(from_environ(environ), current(environ), configured_fetch(environ))
-    failed = 0
+    resolver = access.resolver(environ, timed=False)
+    failed, ok, bad = 0, marks(out)[True], marks(out)[False]
     for reference in references:
         shown = protocol.authority(reference)
         try:
-            registry = aliases.registry_for(reference, environ)
-        except config.ConfigError as exc:
-            out.write(f"✗ {shown}: {exc}\n")
+            registry = route(reference, environ).registry
+        except TokenUnavailable as exc:  # a broken settings file
+            out.write(f"{bad} {shown}: {exc}\n")
             failed += 1
             continue
         if registry is None:
-            out.write(f"✗ {shown}: not an Amazon ECR registry nor an alias in ecrpy's settings\n")
+            out.write(
+                f"{bad} {shown}: not an Amazon ECR registry nor an alias in ecrpy's settings\n"
+            )
             failed += 1
             continue
         try:
             entry = resolver.get(registry)
         except TokenUnavailable as exc:
-            out.write(f"✗ {shown}: {_explain(exc, registry, environ)}\n")
+            out.write(f"{bad} {shown}: {_explain(exc, registry, environ)}\n")
             failed += 1
             continue
         left = (entry.expires_at - time.time()) / 3600
         out.write(
-            f"✔ {shown}: token cached, valid until {_when(entry.expires_at)} ({left:.0f} h)\n"
+            f"{ok} {shown}: token cached, valid until {when(entry.expires_at)} ({left:.0f} h)\n"
         )
     return 1 if failed else 0

@@ -8,19 +8,14 @@ who AWS says the caller is and whether ECR hands out a token. Never prints a sec
 from __future__ import annotations
 
 import argparse
-import datetime
 import sys
+import time
 from collections.abc import Mapping
 from typing import TextIO
 
-from .. import aliases, cache, config, identity, protocol, registry, tokens
+from .. import access, cache, config, ecr, identity, paths, protocol, registry, tokens
 from ..errors import TokenUnavailable
-from . import not_ecr
-
-
-def _when(epoch: float) -> str:
-    moment = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc)
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+from .common import marks, not_ecr, when
 
 
 def _line(out: TextIO, label: str, text: str) -> None:
@@ -47,20 +42,20 @@ def run(argv: list[str], environ: Mapping[str, str], out: TextIO = sys.stdout) -
     args = parser.parse_args(argv)
 
     try:
-        reg = aliases.registry_for(args.registry, environ)
+        found = registry.route(args.registry, environ)
+        reg = found.registry
         if reg is None:
             out.write(not_ecr(protocol.authority(args.registry) or "''") + "\n")
             return 1
-        settings = config.settings_for(config.load(environ), reg)
-    except config.ConfigError as exc:
+        settings = access.settings_for(environ, reg)
+    except TokenUnavailable as exc:  # a broken settings file
         out.write(f"ecrpy: {exc}\n")
         return 1
     fingerprint = identity.current(environ)
     _line(out, "registry", describe(reg, settings))
-    named = protocol.authority(args.registry)
-    if registry.parse(protocol.hostname(args.registry)) is None:
-        _line(out, "alias", f"{named}, from [aliases] in {identity.config_path(environ)}")
-    _line(out, "settings", settings.source or f"none matched in {identity.config_path(environ)}")
+    if found.kind == registry.ALIAS:
+        _line(out, "alias", f"{found.name}, from [aliases] in {paths.settings_file(environ)}")
+    _line(out, "settings", settings.source or f"none matched in {paths.settings_file(environ)}")
     base = settings.profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE")
     if settings.profile:
         _line(out, "profile", f"{settings.profile} (from ecrpy's settings)")
@@ -86,41 +81,34 @@ def run(argv: list[str], environ: Mapping[str, str], out: TextIO = sys.stdout) -
 
 
 def _cached(out: TextIO, environ: Mapping[str, str], reg: registry.Registry, fp: str) -> None:
-    directory = cache.default_dir(environ)
+    directory = paths.cache_dir(environ)
     if directory is None or cache.disabled(environ):
         _line(out, "cache", "disabled")
         return
-    import time
-
     entry = cache.TokenCache(directory).load(reg.host, fp)
     now = time.time()
     if entry is None or entry.expires_at <= now:
         _line(out, "cache", f"no token cached in {directory}")
     else:
         state = "fresh" if tokens.is_fresh(entry, now) else "due for refresh"
-        _line(out, "cache", f"token valid until {_when(entry.expires_at)} ({state})")
+        _line(out, "cache", f"token valid until {when(entry.expires_at)} ({state})")
 
 
 def _check(out: TextIO, reg: registry.Registry, settings: config.Settings) -> int:
-    from .. import ecr
-
+    ok, bad = marks(out)[True], marks(out)[False]
     try:
-        credentials = ecr.credentials_for(reg, settings)
-        sts = ecr._client(
-            "sts", settings.region or reg.region, reg.fips, False, settings.profile, credentials
-        )
-        caller = sts.get_caller_identity()
+        caller = ecr.caller(reg, settings, ecr.credentials_for(reg, settings))
         _line(out, "caller", f"{caller['Arn']} (account {caller['Account']})")
     except TokenUnavailable as exc:
-        _line(out, "caller", f"✗ {exc}")
+        _line(out, "caller", f"{bad} {exc}")
         return 1
     except Exception as exc:
-        _line(out, "caller", f"✗ {ecr.explain(exc, reg)[0]}")
+        _line(out, "caller", f"{bad} {ecr.explain(exc, reg)[0]}")
         return 1
     try:
         token = ecr.fetch(reg, settings)
     except TokenUnavailable as exc:
-        _line(out, "token", f"✗ {exc}")
+        _line(out, "token", f"{bad} {exc}")
         return 1
-    _line(out, "token", f"✔ ECR hands out a token, valid until {_when(token.expires_at)}")
+    _line(out, "token", f"{ok} ECR hands out a token, valid until {when(token.expires_at)}")
     return 0
