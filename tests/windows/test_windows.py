@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 import zipfile
 from pathlib import Path
 
@@ -129,7 +130,7 @@ def test_a_second_get_waits_on_the_lock_of_the_first_and_takes_its_token(
         if fake.count("GetAuthorizationToken") == 1:
             break
         assert first.poll() is None, first.communicate()
-        wait_a_little()
+        time.sleep(0.05)
     else:
         pytest.fail("the first get never asked for a token")
     second = user.start("get", REGISTRY)  # the first holds the lock while it fetches
@@ -139,12 +140,6 @@ def test_a_second_get_waits_on_the_lock_of_the_first_and_takes_its_token(
         assert json.loads(out)["Secret"] == PASSWORD
         assert b"Traceback" not in out + err
     assert fake.count("GetAuthorizationToken") == 1  # the second waited, then read the cache
-
-
-def wait_a_little() -> None:
-    import time
-
-    time.sleep(0.05)
 
 
 # -- the tools -------------------------------------------------------------------------------
