@@ -38,12 +38,18 @@ test: $(STAMP)
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -q -m e2e tests/e2e
 
-# ecrpy as users install it (fresh venv + its bundled pip, pipx) against docker-credential-ecr-login
-# (apt: amazon-ecr-credential-helper) and the interpreter's floors, side by side in one run; starts
-# dockerd and binds loopback:443, so one at a time. Writes benchmarks/results/latest.*
+# ecrpy as users install it (fresh venv + its bundled pip, pipx) against docker-credential-ecr-login,
+# the newest (0.12.0, Debian sid's, through .ci/sid-tools.sh) and Debian stable's (0.6.0, apt), and
+# the interpreter's floors, side by side in one run; starts dockerd and binds loopback:443, so one
+# at a time. Writes benchmarks/results/latest.*. As root it installs both Go helpers and GNU time.
 # BENCH_ARGS: e.g. --quick (a smoke run), --baseline main (an older ecrpy beside this one).
 BENCH_ARGS ?=
 bench: $(STAMP)
+	@if [ "$$(id -u)" = 0 ]; then \
+	  [ -x /usr/bin/docker-credential-ecr-login ] && [ -x /usr/bin/time ] || \
+	    apt-get -o DPkg::Lock::Timeout=900 install -y -qq amazon-ecr-credential-helper time >/dev/null; \
+	  bash .ci/sid-tools.sh; \
+	fi
 	flock /tmp/ecrpy-e2e.lock $(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 # Fuzz the readers of untrusted input for FUZZ_SECONDS, on a scratch copy of the seed corpus.

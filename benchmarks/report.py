@@ -75,19 +75,30 @@ def failures(scenarios: list[Scenario]) -> list[str]:
 FLOOR_LABELS = {"pass": "python -c pass", "botocore": "botocore"}
 
 
+def go_label(scenarios: list[Scenario], key: str) -> str:
+    """The Go helper of ``key`` as the run found it ("Go helper 0.12.0")."""
+    for s in scenarios:
+        if key in s.rows:
+            return s.rows[key].tool.label
+    return {"go": "Go helper", "go-stable": "Go helper (Debian stable)"}[key]
+
+
 def main_table(scenarios: list[Scenario]) -> list[list[str]]:
     by_key = {s.key: s for s in scenarios}
+    go, stable = go_label(scenarios, "go"), go_label(scenarios, "go-stable")
     rows = [
         [
             "scenario",
             "ecrpy, fresh venv",
             "ecrpy, pipx",
-            "Go helper",
+            go,
             "ecrpy/Go",
+            stable,
             "floor",
             "ecrpy/floor",
             "AWS requests, ecrpy",
-            "AWS requests, Go",
+            f"AWS requests, {go.removeprefix('Go helper ')}",
+            f"AWS requests, {stable.removeprefix('Go helper ')}",
         ]
     ]
     for s in scenarios:
@@ -98,7 +109,7 @@ def main_table(scenarios: list[Scenario]) -> list[list[str]]:
         if s.floor:
             floor_label = f"{FLOOR_LABELS[s.floor]} {fmt(floor, s.unit)}"
         if s.note:
-            rows.append([s.title, s.note, "", "", "", "", "", "", ""])
+            rows.append([s.title, s.note, *[""] * (len(rows[0]) - 2)])
             continue
         rows.append(
             [
@@ -107,10 +118,12 @@ def main_table(scenarios: list[Scenario]) -> list[list[str]]:
                 cell(s, "ecrpy-pipx") if "ecrpy-pipx" in s.rows else "",
                 cell(s, "go"),
                 fmt_ratio(ratio(ecrpy, go)),
+                cell(s, "go-stable"),
                 floor_label,
                 fmt_ratio(ratio(ecrpy, floor)) if s.floor else "",
                 fmt_requests(s.rows.get("ecrpy")),
                 fmt_requests(s.rows.get("go")),
+                fmt_requests(s.rows.get("go-stable")),
             ]
         )
     return rows
@@ -147,7 +160,8 @@ def install_table(scenarios: list[Scenario]) -> list[list[str]]:
         ("pass-IS", "python -I -S -c pass"),
         ("pass", "python -c pass, fresh venv"),
         ("pass-pipx", "python -c pass, pipx venv"),
-        ("go", "Go helper (docker-credential-ecr-login)"),
+        ("go", go_label(scenarios, "go")),
+        ("go-stable", go_label(scenarios, "go-stable")),
     ):
         if static.median(key) is not None:
             rows.append(
@@ -302,8 +316,10 @@ def render_markdown(meta: dict[str, object], scenarios: list[Scenario]) -> str:
             else ""
         )
         + "; real STS and ECR take tens, so each request the Go helper makes costs it more in "
-        "real life than here. Floors run with the fresh venv's interpreter: `python -c pass` for "
-        "warm gets; for cold gets, the least botocore program that gets a token. "
+        "real life than here. The ratios are against the newest Go helper (`go`, Debian sid's); "
+        "Debian stable's (`go-stable`) runs beside it. Floors run with the fresh venv's "
+        "interpreter: `python -c pass` for warm gets; for cold gets, the least botocore program "
+        "that gets a token. "
         f"Every helper trusts a CA bundle of normal size ({meta['ca_certificates']} "
         "certificates: the system's and the fake's).",
         "",
@@ -359,8 +375,11 @@ def machine(bench: Bench) -> dict[str, object]:
         "python_path": bench.python,
         "ecrpy": bench.script,
         "installs": bench.installs,
-        "go_helper": world.go_version(bench.go) if bench.go else None,
-        "go_helper_path": bench.go,
+        "go_helper": world.go_version(bench.go["go"]) if "go" in bench.go else None,
+        "go_helper_path": bench.go.get("go"),
+        "go_helpers": {
+            key: {"path": p, "version": world.go_version(p)} for key, p in bench.go.items()
+        },
         "peak_rss_by": bench.time_bin,
     }
 
@@ -385,6 +404,7 @@ def save(
                 "floor": s.floor,
                 "note": s.note,
                 "ratio_ecrpy_go": ratio(s.median("ecrpy"), s.median("go")),
+                "ratio_ecrpy_go_stable": ratio(s.median("ecrpy"), s.median("go-stable")),
                 "ratio_ecrpy_floor": ratio(
                     s.median("ecrpy"), floor_of(s, {x.key: x for x in scenarios})
                 ),
@@ -408,7 +428,11 @@ def report(
     meta["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     meta["machine_line"] = (
         f"{meta['nproc']} CPUs ({meta['cpu'] or 'unknown CPU'}), {meta['platform']}, "
-        f"Python {meta['python']}, docker-credential-ecr-login {meta['go_helper'] or 'absent'}"
+        f"Python {meta['python']}, docker-credential-ecr-login "
+        + (
+            " and ".join(f"{v['version']} ({k})" for k, v in meta["go_helpers"].items())  # type: ignore[attr-defined]
+            or "absent"
+        )
     )
     meta["settings"] = {key: getattr(args, key) for key in SETTINGS}
     meta["aws_latency_ms"] = args.aws_latency_ms

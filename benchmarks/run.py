@@ -14,8 +14,10 @@ requests each helper made while it was measured (``report.py``). Every ``get`` a
 Writes ``benchmarks/results/latest.json`` and ``latest.md``.
 
 Starts dockerd and binds loopback:443: run it alone (``make bench`` takes /tmp/ecrpy-e2e.lock).
-Without the Go helper (``apt-get install amazon-ecr-credential-helper``) or without root (needed
-for the private ``/etc/hosts`` the Go helper requires) it benchmarks ecrpy alone. Peak RSS needs
+The Go helpers: the newest release (0.12.0, Debian sid's, unpacked by ``.ci/sid-tools.sh``) is
+the reference of every ratio; Debian stable's 0.6.0 (``apt-get install
+amazon-ecr-credential-helper``) runs beside it. Without either, or without root (needed for the
+private ``/etc/hosts`` the Go helpers require), it benchmarks ecrpy alone. Peak RSS needs
 GNU time (``apt-get install time``): the ``ru_maxrss`` that ``wait4`` reports for a child of this
 Python process includes the parent's pages copied at fork, so a small process must do the fork.
 """
@@ -88,7 +90,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     parser.add_argument("--address", help=argparse.SUPPRESS)
-    parser.add_argument("--go", help=argparse.SUPPRESS)
+    parser.add_argument("--go", action="append", default=[], help=argparse.SUPPRESS)  # KEY=PATH
     args = parser.parse_args(argv)
     if args.quick:
         args.warm_runs, args.cold_runs, args.concurrent_rounds = 6, 3, 1
@@ -106,26 +108,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.inner:
         return inner(args)
     world.exit_on_sigterm()
-    go = None if args.no_go else world.go_helper()
-    if go is None and not args.no_go:
-        print(
-            "docker-credential-ecr-login is not installed: benchmarking ecrpy alone.\n"
-            "  For the side-by-side run: apt-get install amazon-ecr-credential-helper"
-        )
-    if go is not None:
+    go = {} if args.no_go else world.go_helpers()
+    for key in world.GO_KEYS:
+        if key not in go and not args.no_go:
+            print(f"{world.GO_HELPERS[key]} is not installed: for it, {world.GO_INSTALL[key]}")
+    if go:
         problem = world.private_hosts_problem()
         if problem:
             print(f"The Go helper reaches the fake AWS only by real hostnames, but {problem}.")
             print("  Benchmarking ecrpy alone (run as root for the side-by-side run).")
-            go = None
+            go = {}
     workdir = tempfile.mkdtemp(prefix="ecrpy-bench-")
     try:
-        if go is None:
-            args.workdir, args.address, args.go = workdir, None, None
+        if not go:
+            args.workdir, args.address, args.go = workdir, None, []
             return inner(args)
         address = world.free_loopback()
         argv_inner = [sys.executable, os.path.abspath(__file__), *raw, "--inner"]
-        argv_inner += ["--workdir", workdir, "--address", address, "--go", go]
+        argv_inner += ["--workdir", workdir, "--address", address]
+        for key, path in go.items():
+            argv_inner += ["--go", f"{key}={path}"]
         proc = world.spawn(world.in_private_hosts(workdir, address, argv_inner))
         code = proc.wait()
         world.reap(proc)
@@ -155,11 +157,13 @@ def inner(args: argparse.Namespace) -> int:
         how = "real AWS hostnames, private /etc/hosts" if args.address else "AWS_ENDPOINT_URL_*"
         print(f"fake AWS on {fake.url} ({how}), started in {fake.started_in:.1f} s")
         print("installing ecrpy as users do (fresh venv + bundled pip, pipx) ...", flush=True)
-        bench = Bench(args, fake, args.go)
+        bench = Bench(args, fake, dict(item.split("=", 1) for item in args.go))
         for key, info in bench.installs.items():
             print(f"  {key}: {info['how']}: {info['script']}")
-        version = world.go_version(bench.go) if bench.go else ""
-        print(f"Go helper: {bench.go or 'not run'} {version}")
+        for key, path in bench.go.items():
+            print(f"Go helper ({key}): {path} {world.go_version(path)}")
+        if not bench.go:
+            print("Go helper: not run")
         scenarios = bench.run_all()
         report(args, bench, scenarios, time.perf_counter() - started)
     except KeyboardInterrupt:

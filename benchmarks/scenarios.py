@@ -84,7 +84,7 @@ FAN_REGISTRIES = tuple(
 BUILD_SIZES = (1, 10, 39)  # credHelpers entries of the classic-builder scenario
 ROLE_REGISTRIES = 20
 DOCKERFILE = "FROM scratch\nLABEL bench=ecrpy\n"
-HELPER_NAME = {"go": "ecr-login"}  # the credHelpers value of each tool (default: ecrpy)
+HELPER_NAME = dict.fromkeys(world.GO_KEYS, "ecr-login")  # credHelpers value (default: ecrpy)
 
 
 # -- what is measured ------------------------------------------------------------------------
@@ -191,11 +191,11 @@ def rotate(tools: list[Tool], i: int) -> list[Tool]:
 
 
 class Bench:
-    def __init__(self, args: argparse.Namespace, fake: world.Fake, go: str | None) -> None:
+    def __init__(self, args: argparse.Namespace, fake: world.Fake, go: dict[str, str]) -> None:
         self.args = args
         self.fake = fake
         self.workdir: str = args.workdir
-        self.go = go
+        self.go = go  # the Go helpers by key (world.GO_HELPERS), "go" the newest
         self.time_bin = world.gnu_time()
         self.installs: dict[str, dict[str, str]] = {}
         self.setup_requests: dict[str, Counter[str]] = {}
@@ -256,8 +256,9 @@ class Bench:
                         helper=False,
                     )
                 )
-        if self.go:
-            tools.append(Tool("go", "Go helper", [self.go, "get"]))
+        for key, path in self.go.items():
+            version = world.go_version(path).split()[0]
+            tools.append(Tool(key, f"Go helper {version}", [path, "get"]))
         return {tool.key: tool for tool in tools}
 
     def present(self, *keys: str) -> list[Tool]:
@@ -394,7 +395,14 @@ class Bench:
     # -- scenarios -------------------------------------------------------------------------
 
     def warm(self, key: str, title: str, detail: str, extra: dict[str, str]) -> Scenario:
-        keys: tuple[str, ...] = ("ecrpy", "ecrpy-pipx", "go", "ecrpy-dev", "ecrpy-base")
+        keys: tuple[str, ...] = (
+            "ecrpy",
+            "ecrpy-pipx",
+            "go",
+            "go-stable",
+            "ecrpy-dev",
+            "ecrpy-base",
+        )
         if key == "warm-static":
             keys += ("true", "pass-IS", "pass", "pass-pipx", "pass-dev", "pass-base")
         tools = self.present(*keys)
@@ -417,7 +425,7 @@ class Bench:
         )
         return self.measure(
             scenario,
-            self.present("ecrpy", "ecrpy-pipx", "go", "ecrpy-base", "botocore"),
+            self.present("ecrpy", "ecrpy-pipx", "go", "go-stable", "ecrpy-base", "botocore"),
             self.args.cold_runs,
             lambda t: self.run(t, self.env(key, t, extra)) * 1000,
             cold=True,
@@ -435,7 +443,7 @@ class Bench:
         )
         return self.measure(
             scenario,
-            self.present("ecrpy", "go"),
+            self.present("ecrpy", "go", "go-stable"),
             self.args.concurrent_rounds,
             lambda t: self.burst(t, self.env(key, t, extra), n) * 1000,
             cold=True,
@@ -477,7 +485,7 @@ class Bench:
             warm.note = cold.note = "GNU time missing (apt-get install time)"
             return [warm, cold]
         extra = self.static_env("rss-warm")
-        tools = self.present("ecrpy", "ecrpy-pipx", "go", "pass")
+        tools = self.present("ecrpy", "ecrpy-pipx", "go", "go-stable", "pass")
         self.prewarm("rss-warm", tools, extra)
         self.measure(
             warm,
@@ -488,7 +496,7 @@ class Bench:
         extra = self.static_env("rss-cold")
         self.measure(
             cold,
-            self.present("ecrpy", "ecrpy-pipx", "go", "ecrpy-base", "botocore"),
+            self.present("ecrpy", "ecrpy-pipx", "go", "go-stable", "ecrpy-base", "botocore"),
             self.args.rss_runs,
             lambda t: self.peak_rss(t, self.env("rss-cold", t, extra)),
             cold=True,
@@ -506,7 +514,7 @@ class Bench:
             "s",
             per="batch",
         )
-        tools = self.present("ecrpy", "go")
+        tools = self.present("ecrpy", "go", "go-stable")
         self.prewarm(key, tools, extra, CI_REGISTRIES)
 
         def batch(tool: Tool) -> float:
@@ -531,7 +539,7 @@ class Bench:
             "ms",
             per="batch",
         )
-        tools = self.present("ecrpy", "ecrpy-pipx", "go")
+        tools = self.present("ecrpy", "ecrpy-pipx", "go", "go-stable")
         self.prewarm(key, tools, extra, registries)
 
         def batch(tool: Tool) -> float:
@@ -570,17 +578,18 @@ class Bench:
         os.makedirs(context, exist_ok=True)
         with open(os.path.join(context, "Dockerfile"), "w", encoding="utf-8") as handle:
             handle.write(DOCKERFILE)
-        bin_dir = os.path.join(self.workdir, "build-bin")
-        os.makedirs(bin_dir, exist_ok=True)
-        link = os.path.join(bin_dir, "docker-credential-ecrpy")
-        if not os.path.lexists(link):
-            os.symlink(self.tools["ecrpy"].argv[0], link)
-        tools = self.present("ecrpy", "go")
+        tools = self.present("ecrpy", "go", "go-stable")
         envs: dict[str, dict[str, str]] = {}
         for tool in tools:
+            # docker finds the helper on PATH by its credHelpers name: each tool's own there.
+            helper = HELPER_NAME.get(tool.key, "ecrpy")
+            bin_dir = os.path.join(self.workdir, "build-bin", tool.key)
+            os.makedirs(bin_dir, exist_ok=True)
+            link = os.path.join(bin_dir, f"docker-credential-{helper}")
+            if not os.path.lexists(link):
+                os.symlink(tool.argv[0], link)
             config_dir = os.path.join(self.workdir, "docker-config", key, tool.key)
             os.makedirs(config_dir, exist_ok=True)
-            helper = HELPER_NAME.get(tool.key, "ecrpy")
             with open(os.path.join(config_dir, "config.json"), "w", encoding="utf-8") as handle:
                 json.dump({"credHelpers": dict.fromkeys(registries, helper)}, handle)
             env = self.env(key, tool, extra)

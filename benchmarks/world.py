@@ -1,7 +1,8 @@
 """The benchmark's world: a fake ECR/STS on loopback that both helpers reach, and how to run them.
 
-The Go helper (``docker-credential-ecr-login`` 0.6.0) predates ``AWS_ENDPOINT_URL_*``: it can
-only reach the fake by the real AWS hostnames, over TLS, on port 443. So the benchmark runs in
+The Go helpers (``docker-credential-ecr-login`` 0.12.0 from sid, 0.6.0 from Debian stable, which
+predates ``AWS_ENDPOINT_URL_*``) reach the fake by the real AWS hostnames, over TLS, on port 443:
+the one way both versions have, and the way users reach AWS. So the benchmark runs in
 a private mount namespace whose ``/etc/hosts`` maps those names to a loopback address of its
 own (:mod:`fakeaws.hosts`), serves the fake there with a certificate from a throw-away CA
 (:mod:`fakeaws.tls`), and gives that CA to Go (``SSL_CERT_FILE``) and to botocore
@@ -23,7 +24,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -221,8 +221,24 @@ class Fake:
 # -- helpers and interpreters ------------------------------------------------------------------
 
 
-def go_helper() -> str | None:
-    return shutil.which("docker-credential-ecr-login")
+# The Go helpers measured beside ecrpy: the newest release (Debian sid's 0.12.0, unpacked by
+# .ci/sid-tools.sh) is the reference of every ratio; Debian stable's 0.6.0 (apt) shows how far
+# the Go helper itself has moved.
+SID_PREFIX = os.environ.get("ECRPY_SID_PREFIX", "/opt/ecrpy-sid")
+GO_HELPERS = {
+    "go": os.path.join(SID_PREFIX, "usr", "bin", "docker-credential-ecr-login"),
+    "go-stable": "/usr/bin/docker-credential-ecr-login",
+}
+GO_KEYS = tuple(GO_HELPERS)
+GO_INSTALL = {
+    "go": "bash .ci/sid-tools.sh (Debian sid's amazon-ecr-credential-helper)",
+    "go-stable": "apt-get install amazon-ecr-credential-helper",
+}
+
+
+def go_helpers() -> dict[str, str]:
+    """The Go helpers installed here, by key (``go``: the newest; ``go-stable``: Debian's)."""
+    return {key: path for key, path in GO_HELPERS.items() if os.access(path, os.X_OK)}
 
 
 def go_version(path: str) -> str:
@@ -420,67 +436,33 @@ def ca_bundle(workdir: str, test_ca: str) -> tuple[str, int]:
 
 # -- dockerd, for the classic builder -----------------------------------------------------------
 
-_PRIVATE_DIRS = ("/etc/docker", "/run/docker", "/opt/containerd")
-
 
 class Dockerd:
-    """A daemon of our own (vfs, no networking, own roots and socket; private /etc/docker)."""
+    """The e2e suite's daemon (:mod:`fakeaws.dockerd`, one harness for both), in a namespace of
+    its own whose mount points it removes when stopped."""
 
     def __init__(self, workdir: str) -> None:
-        dockerd = shutil.which("dockerd") or "/usr/sbin/dockerd"
-        if not os.path.exists(dockerd):
-            raise BenchError("dockerd is not installed (apt-get install docker.io)")
-        self.root = tempfile.mkdtemp(prefix="ecrpy-bench-d-", dir="/tmp")  # short socket path
-        self.socket = os.path.join(self.root, "docker.sock")
-        self.host = f"unix://{self.socket}"
-        binds = []
-        for target in _PRIVATE_DIRS:
-            if os.path.isdir(target):
-                private = os.path.join(self.root, "private", target.strip("/").replace("/", "-"))
-                os.makedirs(private)
-                binds.append(f'mount --bind "{private}" "{target}"')
-        argv = [
-            dockerd,
-            "--storage-driver=vfs",
-            "--iptables=false",
-            "--ip6tables=false",
-            "--bridge=none",
-            f"--data-root={os.path.join(workdir, 'docker-data')}",
-            f"--exec-root={os.path.join(self.root, 'exec')}",
-            f"--pidfile={os.path.join(self.root, 'docker.pid')}",
-            f"--host={self.host}",
-        ]
-        script = " && ".join([*binds, 'exec "$@"'])
-        self.log = os.path.join(workdir, "dockerd.log")
-        with open(self.log, "wb") as log:
-            self.process = spawn(
-                ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *argv],
-                stdout=log,
-                stderr=log,
-            )
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self._ping():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                with open(self.log, encoding="utf-8", errors="replace") as handle:
-                    raise BenchError(f"dockerd did not start:\n{handle.read()[-2000:]}")
-            time.sleep(0.1)
+        sys.path.insert(0, ROOT)
+        from pathlib import Path
 
-    def _ping(self) -> bool:
-        if not os.path.exists(self.socket):
-            return False
+        from fakeaws import dockerd, hosts
+
+        if shutil.which("dockerd") is None and not os.path.exists("/usr/sbin/dockerd"):
+            raise BenchError("dockerd is not installed (apt-get install docker.io)")
+        root = Path(workdir) / "dockerd-namespace"
+        root.mkdir(parents=True, exist_ok=True)
+        # The hosts this process sees (the private ones, when the Go helpers run) stay the same.
+        self.namespace = dockerd.Namespace(hosts.write_hosts(str(root / "hosts"), {}), root)
         try:
-            with socket.socket(socket.AF_UNIX) as conn:
-                conn.settimeout(2)
-                conn.connect(self.socket)
-                conn.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
-                return conn.recv(64).startswith(b"HTTP/1.0 200")
-        except OSError:
-            return False
+            self.daemon = dockerd.Dockerd(Path(workdir) / "dockerd", self.namespace)
+        except dockerd.DockerdError as exc:
+            self.namespace.close()
+            raise BenchError(str(exc)) from None
+        self.host = self.daemon.host
 
     def stop(self) -> None:
-        end(self.process, 20)
-        shutil.rmtree(self.root, ignore_errors=True)
+        self.daemon.stop()
+        self.namespace.close()
 
 
 def docker_cli() -> str | None:

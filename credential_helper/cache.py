@@ -25,13 +25,30 @@ _SUFFIX = ".json"
 _LOCK_SUFFIX = ".lock"
 _FAIL_SUFFIX = ".fail"
 _NOTE_SUFFIX = ".noted"
+_MEMO_SUFFIX = ".memo"
 _MAX_ENTRY_BYTES = 64 * 1024  # an ECR token is ~2-3 KiB; anything far larger is not ours
 
 
 class Entry:
-    """A cached token of one registry for one identity. Times are seconds since the epoch."""
+    """A cached token of one registry for one identity. Times are seconds since the epoch.
 
-    __slots__ = ("expires_at", "fetched_at", "host", "identity", "password", "username")
+    ``expires_at`` is the token's usable life: the earlier of ECR's ``expiresAt``
+    (``token_expires_at``) and the end of the AWS session that minted it (``session_expires_at``,
+    None for long-term keys and for entries written before ecrpy recorded it). ECR refuses a
+    token once its session has ended, whatever ``expiresAt`` says, so every rule (freshness,
+    stale-if-error, ``list``, pruning, ``export``, the kubelet) works on ``expires_at``.
+    """
+
+    __slots__ = (
+        "expires_at",
+        "fetched_at",
+        "host",
+        "identity",
+        "password",
+        "session_expires_at",
+        "token_expires_at",
+        "username",
+    )
 
     def __init__(
         self,
@@ -41,12 +58,15 @@ class Entry:
         password: str,
         expires_at: float,
         fetched_at: float,
+        session_expires_at: "float | None" = None,
     ) -> None:
         self.host = host
         self.identity = identity
         self.username = username
         self.password = password
-        self.expires_at = expires_at
+        self.token_expires_at = expires_at
+        self.session_expires_at = session_expires_at
+        self.expires_at = usable_until(expires_at, session_expires_at)
         self.fetched_at = fetched_at
 
     def __repr__(self) -> str:  # never the password
@@ -56,17 +76,25 @@ class Entry:
         )
 
     def encode(self) -> str:
-        return jsonlite.dumps(
-            {
-                "version": FORMAT_VERSION,
-                "host": self.host,
-                "identity": self.identity,
-                "username": self.username,
-                "password": self.password,
-                "expires_at": self.expires_at,
-                "fetched_at": self.fetched_at,
-            }
-        )
+        data: dict[str, str | int | float | bool | None] = {
+            "version": FORMAT_VERSION,
+            "host": self.host,
+            "identity": self.identity,
+            "username": self.username,
+            "password": self.password,
+            "expires_at": self.token_expires_at,
+            "fetched_at": self.fetched_at,
+        }
+        if self.session_expires_at is not None:
+            data["session_expires_at"] = self.session_expires_at
+        return jsonlite.dumps(data)
+
+
+def usable_until(token_expires_at: float, session_expires_at: "float | None") -> float:
+    """When a token stops working: its own expiry, or its session's end if that comes first."""
+    if session_expires_at is None:
+        return token_expires_at
+    return min(token_expires_at, session_expires_at)
 
 
 FRESH_FRACTION = 0.5  # refresh once half the lifetime is gone
@@ -101,7 +129,11 @@ def decode(text: str) -> "Entry | None":
         return None
     host, identity, username, password = (str(value) for value in strings)
     expires_at, fetched_at = (float(value) for value in times)  # type: ignore[arg-type]
-    return Entry(host, identity, username, password, expires_at, fetched_at)
+    session = data.get("session_expires_at")  # absent in entries of earlier versions: no bound
+    if session is not None and (isinstance(session, bool) or not isinstance(session, (int, float))):
+        return None
+    ended = None if session is None else float(session)
+    return Entry(host, identity, username, password, expires_at, fetched_at, ended)
 
 
 def disabled(environ: "Mapping[str, str]") -> bool:
@@ -256,6 +288,14 @@ class TokenCache:
             pass
         self._write(path, "", host)
         return True
+
+    def remember(self, name: str, identity: str, text: str) -> None:
+        """Keep a small note that is no secret for an identity (``list``'s default registry)."""
+        self._write(self._name(name, identity)[: -len(_SUFFIX)] + _MEMO_SUFFIX, text, name)
+
+    def recall(self, name: str, identity: str) -> "str | None":
+        """The note :meth:`remember` kept, or None."""
+        return self._read_text(self._name(name, identity)[: -len(_SUFFIX)] + _MEMO_SUFFIX) or None
 
     def erase_host(self, host: str) -> int:
         """Drop the entries of ``host`` for every identity; the number dropped."""

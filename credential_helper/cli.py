@@ -45,7 +45,8 @@ Docker's protocol (Docker runs these; the registry URL comes on stdin):
   get      print the registry's credentials as JSON (an ECR token, cached per AWS identity)
   store    accepted for ECR registries (docker login); ecrpy fetches tokens itself
   erase    drop the cached tokens of the registry (docker logout)
-  list     print the registries with a cached, unexpired token for the current AWS identity
+  list     print the registries with a cached, unexpired token for the current AWS identity,
+           and its account's registry in the region AWS_REGION or the profile names
   version  print the version
 
 Tools around it (each takes --help):
@@ -195,6 +196,12 @@ def cmd_store(environ: "Mapping[str, str]") -> str:
     if not protocol.hostname(url):  # no store, ecrpy's or another, gets a login for no host
         named = repr(protocol.without_userinfo(url))  # never a password
         raise HelperError(f"ecrpy: nothing stored: {named} names no registry host")
+    bare = protocol.without_userinfo(url)
+    if bare != url:  # kept as it is, the password would be a key of the store, and of list
+        raise HelperError(
+            f"ecrpy: nothing stored: the server URL {bare!r} carries a user name or password "
+            "before its host; log in with the registry's address alone"
+        )
     host = _registry(url, raw, environ).host
     sys.stderr.write(
         f"ecrpy: nothing stored for {host}: "
@@ -217,13 +224,17 @@ def cmd_erase(environ: "Mapping[str, str]") -> str:
 def cmd_list(environ: "Mapping[str, str]") -> str:
     import time
 
+    from .default_registry import listed
     from .store_mode import other_logins
     from .tokens import listing
 
-    cache = _cache(environ)
+    cache, identity = _cache(environ), _identity(environ)
+    default = listed(environ, cache, identity)  # fetched first: then listed with the others
     entries = cache.entries() if cache else iter(())
-    found = listing(entries, _identity(environ), time.time())
-    return protocol.encode_list({**other_logins(environ), **found, **_aliased(found, environ)})
+    found = {**default, **listing(entries, identity, time.time())}
+    # a login stored before store refused URLs with a password in them: listed without it
+    others = {protocol.without_userinfo(url): user for url, user in other_logins(environ).items()}
+    return protocol.encode_list({**others, **found, **_aliased(found, environ)})
 
 
 def _aliased(found: dict[str, str], environ: "Mapping[str, str]") -> dict[str, str]:

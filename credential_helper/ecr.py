@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import cachetools
 
-from . import __version__, safefile
+from . import __version__, safefile, session_expiry
+from .cache import usable_until
 from .config import Settings
 from .errors import (
     BAD_RESPONSE,
@@ -33,6 +34,7 @@ from .errors import (
 )
 from .identity import planted_aws_file
 from .registry import Registry, token_host
+from .session_expiry import TemporaryKeys
 
 if TYPE_CHECKING:
     import botocore.session
@@ -58,14 +60,24 @@ _CREDENTIAL_ERROR_CODES = frozenset(
 
 
 class Token:
-    """A freshly fetched token, decoded."""
+    """A freshly fetched token, decoded. ``expires_at`` is its usable life: the earlier of ECR's
+    expiry (``token_expires_at``) and the end of the AWS session that minted it
+    (``session_expires_at``, None for long-term keys), as in :class:`cache.Entry`."""
 
-    __slots__ = ("expires_at", "password", "username")
+    __slots__ = ("expires_at", "password", "session_expires_at", "token_expires_at", "username")
 
-    def __init__(self, username: str, password: str, expires_at: float) -> None:
+    def __init__(
+        self,
+        username: str,
+        password: str,
+        expires_at: float,
+        session_expires_at: float | None = None,
+    ) -> None:
         self.username = username
         self.password = password
-        self.expires_at = expires_at
+        self.token_expires_at = expires_at
+        self.session_expires_at = session_expires_at
+        self.expires_at = usable_until(expires_at, session_expires_at)
 
     def __repr__(self) -> str:  # never the password
         return f"Token(username={self.username!r}, expires_at={self.expires_at!r})"
@@ -288,7 +300,10 @@ def _sts_credentials(call: Any, what: str, registry: Registry) -> tuple[str, str
     try:
         reply = call()["Credentials"]
         keep_secret(reply["SecretAccessKey"], reply["SessionToken"])
-        return (reply["AccessKeyId"], reply["SecretAccessKey"], reply["SessionToken"])
+        ends = session_expiry.epoch(reply.get("Expiration"))
+        return TemporaryKeys(
+            reply["AccessKeyId"], reply["SecretAccessKey"], reply["SessionToken"], ends
+        )
     except Exception as exc:
         from botocore.exceptions import ClientError
 
@@ -298,6 +313,40 @@ def _sts_credentials(call: Any, what: str, registry: Registry) -> tuple[str, str
             raise TokenUnavailable(f"{what}: {code}: {detail}", DENIED) from None
         message, kind = explain(exc, registry)
         raise TokenUnavailable(f"{what}: {message}", kind) from None
+
+
+def profile_region(profile: str | None = None) -> str | None:
+    """The region the AWS config gives the profile in force, as the AWS CLI reads it; or None."""
+    try:
+        value = _session(profile).get_config_variable("region")
+    except Exception:  # a broken or planted file: no region known, the get that follows says why
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def caller_account(region: str) -> str:
+    """The account of the credentials in force (STS ``GetCallerIdentity`` in ``region``)."""
+    try:
+        sts = _client("sts", region, False, False, None)
+        account = sts.get_caller_identity()["Account"]
+    except TokenUnavailable:
+        raise
+    except Exception as exc:
+        from botocore.exceptions import ClientError, NoCredentialsError
+
+        if isinstance(exc, NoCredentialsError):  # no AWS at all: list says it quietly
+            raise TokenUnavailable("no AWS credentials found", NO_CREDENTIALS) from None
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            detail = f"{error.get('Code', 'Unknown')}: {error.get('Message', '')}"
+        else:
+            detail = type(exc).__name__
+        raise TokenUnavailable(
+            f"STS GetCallerIdentity in {region} failed: {detail}", CONFIG
+        ) from None
+    if not (isinstance(account, str) and len(account) == 12 and account.isdigit()):
+        raise TokenUnavailable(f"STS GetCallerIdentity in {region} named no account", BAD_RESPONSE)
+    return account
 
 
 def credentials_for(registry: Registry, settings: Settings) -> tuple[str, str, str] | None:
@@ -354,7 +403,8 @@ def fetch(
     that obtained them another way (the kubelet provider's service-account role).
     """
     settings = settings or Settings()
-    reply = _ask(registry, settings, credentials, [registry.account] if registry.account else [])
+    accounts = [registry.account] if registry.account else []
+    reply, session_ends = _ask(registry, settings, credentials, accounts)
     if registry.public:
         data = reply.get("authorizationData")
         if data is None:
@@ -364,7 +414,7 @@ def fetch(
         if not found:
             raise TokenUnavailable(f"ECR returned no token for {registry.host}", BAD_RESPONSE)
         data = found[0]
-    return _token(data, reply, registry)
+    return _token(data, reply, registry, session_ends)
 
 
 def fetch_many(
@@ -390,7 +440,7 @@ def fetch_many(
             raise ValueError(f"{other.host} cannot share a request with {registry.host}")
         wanted.setdefault(token_host(other), other)
     accounts = list(dict.fromkeys(str(reg.account) for reg in wanted.values()))
-    reply = _ask(registry, settings or Settings(), None, accounts)
+    reply, session_ends = _ask(registry, settings or Settings(), None, accounts)
     by_account: dict[str, Any] = {}
     for data in reply.get("authorizationData") or []:
         endpoint = data.get("proxyEndpoint") if isinstance(data, dict) else None
@@ -400,7 +450,7 @@ def fetch_many(
     for host, reg in wanted.items():
         if reg.account not in by_account:
             raise TokenUnavailable(f"ECR returned no token for {reg.host}", BAD_RESPONSE)
-        tokens[host] = _token(by_account[reg.account], reply, reg)
+        tokens[host] = _token(by_account[reg.account], reply, reg, session_ends)
     return tokens
 
 
@@ -409,8 +459,9 @@ def _ask(
     settings: Settings,
     credentials: tuple[str, str, str] | None,
     accounts: list[str],
-) -> Any:
-    """The raw reply of (ECR or ECR Public's) GetAuthorizationToken; failures explained."""
+) -> tuple[Any, float | None]:
+    """The raw reply of (ECR or ECR Public's) GetAuthorizationToken, and when the session of
+    the credentials that signed it ends (None: long-term keys); failures explained."""
     try:
         if credentials is None:
             credentials = credentials_for(registry, settings)
@@ -424,8 +475,12 @@ def _ask(
             credentials,
         )
         if registry.public:
-            return client.get_authorization_token()
-        return client.get_authorization_token(registryIds=accounts)
+            reply = client.get_authorization_token()
+        else:
+            reply = client.get_authorization_token(registryIds=accounts)
+        # the session's credentials are resolved by now: reading their expiry calls nothing
+        signer = credentials or _session(settings.profile).get_credentials()
+        return reply, session_expiry.of_credentials(signer)
     except TokenUnavailable:
         raise
     except Exception as exc:  # every botocore failure is explained, never raised raw
@@ -437,13 +492,15 @@ def _ask(
         raise TokenUnavailable(*explain(exc, registry)) from None
 
 
-def _token(data: Any, reply: Any, registry: Registry) -> Token:
+def _token(data: Any, reply: Any, registry: Registry, session_ends: float | None = None) -> Token:
     """One ``authorizationData`` item as a Token in this machine's time, checked."""
     try:
         username, password = decode_token(data["authorizationToken"])
         # In this machine's time: a clock hours off must neither expire a new token at once
-        # nor keep a dead one alive.
-        expires_at = _expiry(data.get("expiresAt")) - clock_skew(reply, time.time())
+        # nor keep a dead one alive. The session's end is in AWS's time too.
+        skew = clock_skew(reply, time.time())
+        expires_at = _expiry(data.get("expiresAt")) - skew
+        session_ends = None if session_ends is None else session_ends - skew
     except (KeyError, TypeError, ValueError) as exc:
         raise TokenUnavailable(
             f"ECR returned an unusable token for {registry.host}: {exc}", BAD_RESPONSE
@@ -454,7 +511,7 @@ def _token(data: Any, reply: Any, registry: Registry) -> Token:
             "(is this machine's clock right?)",
             BAD_RESPONSE,
         )
-    return Token(username, password, expires_at)
+    return Token(username, password, expires_at, session_ends)
 
 
 def _no_credentials(registry: Registry) -> str:

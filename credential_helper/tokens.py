@@ -160,8 +160,9 @@ class Resolver:
                 self.identity,
                 tokens[host].username,
                 tokens[host].password,
-                tokens[host].expires_at,
+                tokens[host].token_expires_at,
                 now,
+                tokens[host].session_expires_at,
             )
             for host in hosts
         ]

@@ -11,6 +11,11 @@ moto answers ECR, STS and IAM. The wrapper adds what ecrpy's tests need and moto
   included, its body) and the secret key that signed it, when the fake knows it (the ones its
   AssumeRole* handed out, and any a test tells it about): what a proxy in the middle, or a
   careless future AWS error, could print back.
+- sessions of any length: AssumeRole* and SSO's GetRoleCredentials hand out credentials that
+  expire ``session_lifetime`` seconds from the fake's now (STS's own floor is 900 s), so tests
+  can see a token die with its session;
+- SSO's portal (``GetRoleCredentials``, reached through ``AWS_ENDPOINT_URL_SSO``): temporary
+  keys for any bearer token, recorded like AssumeRole's;
 - MFA as STS checks it: AssumeRole and GetSessionToken with a ``SerialNumber`` succeed only with
   the ``TokenCode`` registered for that device (:meth:`FakeAWS.add_mfa_device`).
 
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 import threading
 import time
 from collections.abc import Iterable
@@ -35,6 +41,7 @@ from xml.sax.saxutils import escape as xml_escape
 ECR_TARGET = "AmazonEC2ContainerRegistry_V20150921."
 ECR_PUBLIC_TARGET = "SpencerFrontendService."
 TOKEN_LIFETIME = 12 * 3600
+SSO_CREDENTIALS_PATH = "/federation/credentials"
 
 
 @dataclass
@@ -126,6 +133,7 @@ class FakeAWS:
         self.secrets: dict[str, str] = {}  # access key -> its secret, for echo faults
         self.session_tokens: dict[str, str] = {}  # access key handed out -> its session token
         self.mfa_codes: dict[str, str] = {}  # MFA device serial -> the code it shows now
+        self.session_lifetime: float | None = None  # AssumeRole*, SSO: None is STS's default
         self.lock = threading.Lock()
 
     # -- control ---------------------------------------------------------------------------
@@ -141,6 +149,7 @@ class FakeAWS:
             self.token_lifetime = self.initial_lifetime
             self.password = None
             self.clock_offset = 0.0
+            self.session_lifetime = None
 
     def add_fault(self, fault: Fault) -> None:
         with self.lock:
@@ -188,6 +197,8 @@ class FakeAWS:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         request = describe(environ, body)
+        if path == SSO_CREDENTIALS_PATH:
+            request = Request("sso", "GetRoleCredentials", "", "")
         with self.lock:
             self.requests.append(request)
             fault = next((f for f in self.faults if f.matches(request)), None)
@@ -204,6 +215,8 @@ class FakeAWS:
             ECR_PUBLIC_TARGET
         ):
             return self._ecr_public(request, start_response)
+        if request.operation == "GetRoleCredentials":
+            return self._sso_role_credentials(environ, start_response)
         environ["wsgi.input"] = _Body(body)
         if request.operation == "GetAuthorizationToken":
             return self._live_expiry(environ, start_response)
@@ -227,7 +240,10 @@ class FakeAWS:
     def _record_issue(
         self, request: Request, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        body = b"".join(self.moto(environ, _capture_into(captured := {})))
+        captured: dict[str, Any] = {}
+        body = b"".join(self.moto(environ, _capture_into(captured)))
+        if self.session_lifetime is not None:
+            body = _replace_element(body, b"Expiration", self._session_end().encode())
         key, secret = _element(body, b"AccessKeyId"), _element(body, b"SecretAccessKey")
         if key:
             with self.lock:
@@ -236,6 +252,29 @@ class FakeAWS:
                 self.session_tokens[key] = _element(body, b"SessionToken")
         start_response(captured["status"], captured["headers"])
         return [body]
+
+    def _session_end(self) -> str:
+        """When a session handed out now ends, in STS's ISO 8601 form, by the fake's clock."""
+        lifetime = 3600.0 if self.session_lifetime is None else self.session_lifetime
+        ends = time.time() + self.clock_offset + lifetime
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ends))
+
+    def _sso_role_credentials(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> list[bytes]:
+        """SSO's GetRoleCredentials: new temporary keys of the role for any bearer token (which
+        the fake cannot see: werkzeug drops ``x-amz-sso_bearer_token``, an underscore header)."""
+        form = parse_qs(environ.get("QUERY_STRING", ""))
+        role = f"arn:aws:iam::{form['account_id'][0]}:role/{form['role_name'][0]}"
+        key = "ASIASSO" + secrets.token_hex(6).upper()
+        secret, token = secrets.token_urlsafe(30), secrets.token_urlsafe(60)
+        with self.lock:
+            self.issued[key], self.secrets[key], self.session_tokens[key] = role, secret, token
+        lifetime = 3600.0 if self.session_lifetime is None else self.session_lifetime
+        expiration = int((time.time() + self.clock_offset + lifetime) * 1000)
+        credentials = {"accessKeyId": key, "secretAccessKey": secret, "sessionToken": token}
+        reply = {"roleCredentials": {**credentials, "expiration": expiration}}
+        return self._json(start_response, reply)
 
     def _fault(
         self, fault: Fault, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -325,6 +364,15 @@ def _element(body: bytes, name: bytes) -> str:
         return ""
     start += len(name) + 2
     return body[start : body.find(b"<", start)].decode()
+
+
+def _replace_element(body: bytes, name: bytes, text: bytes) -> bytes:
+    """An XML reply with the text of its first ``<name>`` element replaced."""
+    start = body.find(b"<" + name + b">")
+    if start == -1:
+        return body
+    start += len(name) + 2
+    return body[:start] + text + body[body.find(b"<", start) :]
 
 
 def _capture_into(captured: dict[str, Any]) -> Callable[..., None]:
@@ -417,4 +465,5 @@ class Server:
             "AWS_ENDPOINT_URL_ECR_PUBLIC": self.url,
             "AWS_ENDPOINT_URL_STS": self.url,
             "AWS_ENDPOINT_URL_IAM": self.url,
+            "AWS_ENDPOINT_URL_SSO": self.url,
         }

@@ -1,7 +1,8 @@
 """The kubelet's side of the exec credential provider protocol, as the Kubernetes source states it.
 
-No kubelet installs here, so the tests hold ecrpy's ``kubelet-provider`` to the kubelet's rules
-written out from its source. Every rule names where it comes from; the files are:
+The one real kubelet here is 1.20.2 (``tests/e2e/test_kubelet.py``, v1alpha1 only), so for every
+request version the tests hold ecrpy's ``kubelet-provider`` to the kubelet's rules written out
+from its source. Every rule names where it comes from; the files are:
 
 - ``plugin.go``: kubernetes/kubernetes ``pkg/credentialprovider/plugin/plugin.go``
 - ``config.go``: kubernetes/kubernetes ``pkg/credentialprovider/plugin/config.go``

@@ -81,7 +81,8 @@ def test_login_answers_the_mfa_prompt_and_later_gets_are_cache_hits(
         [helper_path(), "login", REGISTRY], mfa_env, {f"Enter MFA code for {DEVICE}": CODE}
     )
     assert code == 0, shown
-    assert f"✔ {REGISTRY}: token cached, valid until " in shown and "(12 h)" in shown
+    assert f"✔ {REGISTRY}: token cached, valid until " in shown
+    assert "(1 h)" in shown  # not ECR's 12 hours: the token dies with the role's 1-hour session
     assumed = [(r.role_arn, r.serial_number, r.token_code) for r in fake.requests]
     assert (ROLE, DEVICE, CODE) in assumed
     assert CODE not in shown.split("Enter MFA code", 1)[1]  # not echoed

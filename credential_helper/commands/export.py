@@ -115,10 +115,17 @@ def tokens_for(
 ) -> list[tuple[str, Entry]]:
     """A token per registry, from the cache or fetched under its lock, as ``get`` has them."""
     source = resolver(environ, min_validity=min_validity)
-    result = []
+    result, started = [], time.time()
     for key, registry in wanted:
         entry = source.get(registry)
         left = entry.expires_at - time.time()
+        bounded = entry.expires_at < entry.token_expires_at  # by the session's end
+        if left < min_validity and bounded and entry.fetched_at >= started:  # new, yet too short
+            raise ExportError(
+                f"the token for {registry.host} has only {left / 3600:.1f} h left, less than "
+                "--min-validity: the AWS session that minted it ends then; ask for less, or "
+                "give the role a longer session (duration_seconds)"
+            )
         if left < min_validity:  # a refresh failed and a stale token was all there was
             raise ExportError(
                 f"the token for {registry.host} has only {left / 3600:.1f} h left, less than "

@@ -11,7 +11,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +19,9 @@ import pytest
 
 from fakeaws import tls
 from fakeaws.hosts import write_hosts
-from fakeaws.server import FakeAWS, Fault
+from fakeaws.server import FakeAWS, Fault, Server
 
-from ..conftest import helper_path
+from ..conftest import ACCESS_KEY, SECRET_KEY, helper_path
 from . import world
 
 
@@ -111,7 +111,10 @@ def dockerd(
 ) -> Iterator[world.Dockerd]:
     world.require("dockerd", "docker")
     registries = [world.REGISTRY, world.DENIED_REGISTRY, world.PLAIN_REGISTRY, world.ALIAS_REGISTRY]
-    daemon = world.Dockerd(e2e_root / "dockerd", namespace, certs.ca, registries)
+    try:
+        daemon = world.Dockerd(e2e_root / "dockerd", namespace, certs.ca, registries)
+    except world.DockerdError as exc:
+        pytest.fail(str(exc), pytrace=False)
     yield daemon
     daemon.stop()
 
@@ -292,3 +295,63 @@ def token_refused(fake: FakeAWS) -> str:
         )
     )
     return f"ecrpy: ECR refused a token for {world.DENIED_REGISTRY}: AccessDeniedException"
+
+
+# -- the Go clients of .ci/sid-tools.sh (crane, oras, cosign, notation, syft, trivy, buildx) ------
+
+
+@pytest.fixture(scope="session")
+def sealed_shim_bin(e2e_root: Path, fake_server: Server) -> Path:
+    """The recording shim with the AWS settings (test keys, the fake's endpoints) inside it."""
+    helper_env = {
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        **fake_server.environment(),
+    }
+    return world.write_shim(e2e_root / "sealed-bin", helper_path(), sys.executable, helper_env)
+
+
+@pytest.fixture
+def go_user(user: User, sealed_shim_bin: Path, certs: tls.Certs) -> User:
+    """``user`` as a Go client sees them: no AWS settings at all (only ecrpy has them, through
+    the sealed shim, so a client that could fetch an ECR token itself cannot), the test CA in
+    ``SSL_CERT_FILE`` (Go's crypto/x509 reads it), and no update checks or telemetry."""
+    unseen = [name for name in user.env if name.startswith("AWS_")]
+    env = {k: v for k, v in user.env.items() if k not in unseen}
+    env["AWS_EC2_METADATA_DISABLED"] = "true"  # no instance role to find either
+    path = [str(sealed_shim_bin), os.path.dirname(helper_path()), str(world.SID_BIN)]
+    env["PATH"] = os.pathsep.join([*path, os.environ.get("PATH", "/usr/bin:/bin")])
+    env["SSL_CERT_FILE"] = certs.ca
+    env["SYFT_CHECK_FOR_APP_UPDATE"] = "false"
+    env["DO_NOT_TRACK"] = "1"
+    return User(env, user.home, user.trace)
+
+
+class GoTool:
+    """One of the Go clients as ``user``, in the private namespace (our /etc/hosts)."""
+
+    def __init__(self, program: str, user: User, namespace: world.Namespace) -> None:
+        self.program, self.user, self.namespace = program, user, namespace
+
+    def __call__(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        argv = [world.sid_tool(self.program), *args]
+        return world.run(self.namespace.command(argv, {}), self.user.env, cwd=cwd)
+
+    def ok(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        result = self(*args, cwd=cwd)
+        assert result.returncode == 0, world.shown(result)
+        return result
+
+
+@pytest.fixture
+def go_tool(
+    go_user: User, namespace: world.Namespace, ecr_registry: world.Registry
+) -> Callable[[str], GoTool]:
+    """``go_tool("crane")``: that client, checked installed (failing under ``CI=true``)."""
+
+    def tool(program: str) -> GoTool:
+        world.require(*world.WORLD, world.sid_tool(program))
+        return GoTool(program, go_user, namespace)
+
+    return tool

