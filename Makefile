@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-LINTED := credential_helper tests fakeaws fuzz tools $(wildcard benchmarks)
+LINTED := credential_helper tests fakeaws fuzz tools setup.py $(wildcard benchmarks)
 
 .PHONY: demo test lint bench e2e fuzz regions dist clean FORCE
 
@@ -68,13 +68,17 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
+	$(BIN)/mypy --platform win32   # the Windows branches (msvcrt, the threaded fallback, ...)
+	$(BIN)/mypy --platform darwin  # macOS runs the POSIX code: every API it uses must exist there
 
-# The release artefacts: sdist and wheel in dist/, checked as PyPI checks them (twine) and for
-# what the wheel holds (the package and its metadata, no tests or fakes); then the wheel is
-# installed with pipx, as a user would, and must answer like the checkout.
+# The release artefacts: the sdist, and from it a py3-none-any wheel (the fast script) and
+# py3-none-win_amd64/win_arm64 wheels (an entry point: the .exe Docker finds on Windows), checked
+# as PyPI checks them (twine) and for what the wheels hold (the package and its metadata, no tests
+# or fakes); then the any wheel is installed with pipx, as a user would, and must answer like the
+# checkout. (tests/windows installs the Windows wheel under wine.)
 dist: $(STAMP)
 	rm -rf dist build/lib
-	$(BIN)/python -m build --outdir dist . >/dev/null
+	$(BIN)/python tools/build_dist.py dist
 	$(BIN)/twine check --strict dist/*
 	$(BIN)/python tools/check_dist.py dist
 

@@ -8,11 +8,17 @@ deadline as a token fetch, instead of hanging ``docker pull`` for ever.
 
 Built on ``os.posix_spawn`` and ``select`` rather than :mod:`subprocess`, which would import
 threading, signal and selectors into every request for a registry that is not ECR.
+
+On Windows (Docker Desktop's ``desktop`` or ``wincred``) the helper is found as Go's
+``exec.LookPath`` finds it there, by the names PATHEXT lists, and run by
+:mod:`credential_helper.fallback_windows`, in a Job object that ends it and everything it started
+at the deadline.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 TYPE_CHECKING = False  # typing costs ~13 ms of start-up (it imports re): types only for mypy
 if TYPE_CHECKING:
@@ -38,6 +44,8 @@ def find(name: str, environ: Mapping[str, str]) -> str | None:
     Relative PATH entries (``.``, an empty one) are skipped, as Go's ``exec.LookPath`` refuses
     them: a ``docker-credential-pass`` in the current directory is never run.
     """
+    if sys.platform == "win32":
+        return _find_windows(program(name), environ)
     for directory in (environ.get("PATH") or os.defpath).split(os.pathsep):
         if not os.path.isabs(directory):
             continue
@@ -45,6 +53,44 @@ def find(name: str, environ: Mapping[str, str]) -> str | None:
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
+
+
+WINDOWS_PATHEXT = ".COM;.EXE;.BAT;.CMD"  # Go's default when PATHEXT is unset
+
+
+def _find_windows(file: str, environ: Mapping[str, str]) -> str | None:
+    """Go's ``exec.LookPath`` on Windows: each PATH entry (quotes removed), ``file`` as it is if
+    it has an extension, then ``file`` plus each PATHEXT extension. Entries without a drive or a
+    share (relative, or ``\\dir``) are skipped, as Go refuses a relative result."""
+    extensions = [
+        e.lower() for e in (environ.get("PATHEXT") or WINDOWS_PATHEXT).split(";") if e[:1] == "."
+    ]
+    names = ([file] if "." in file else []) + [file + e for e in extensions]
+    for directory in _split_path_list(environ.get("PATH") or ""):
+        if not (os.path.isabs(directory) and os.path.splitdrive(directory)[0]):
+            continue
+        for name in names:
+            candidate = os.path.join(directory, name)
+            if os.path.isfile(candidate):
+                return candidate
+    return None
+
+
+def _split_path_list(value: str) -> list[str]:
+    """A Windows PATH's entries: ``;`` separates them except between double quotes, which go."""
+    entries: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for char in value:
+        if char == '"':
+            quoted = not quoted
+        elif char == ";" and not quoted:
+            entries.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    entries.append("".join(current))
+    return entries
 
 
 def _signals() -> tuple[int, int]:
@@ -59,8 +105,12 @@ def run(
     """``path action`` with ``data`` on stdin: (exit code, stdout). Raises FallbackError.
 
     The helper gets ecrpy's environment and stderr. It is killed once ``seconds`` have passed,
-    with every process it started (it runs in a process group of its own).
+    with every process it started (it runs in a process group of its own; on Windows, in a Job).
     """
+    if sys.platform == "win32":
+        from .fallback_windows import run as run_windows
+
+        return run_windows(path, action, data, environ, seconds)
     import time
 
     sigpipe, sigkill = _signals()
@@ -107,6 +157,8 @@ def _exchange(
     pid: int, stdin_w: int, stdout_r: int, data: bytes, deadline: float
 ) -> tuple[bytes, int | None]:
     """Feed stdin, collect stdout until the helper exits; (stdout, wait status or None on time)."""
+    if sys.platform == "win32":
+        raise NotImplementedError  # POSIX only (and mypy --platform win32 skips the rest)
     import select
     import time
 
@@ -158,6 +210,8 @@ def _exchange(
 
 def _wait(pid: int, deadline: float) -> int | None:
     """The wait status once the helper exits, or None when it is still running at the deadline."""
+    if sys.platform == "win32":
+        raise NotImplementedError  # POSIX only (and mypy --platform win32 skips the rest)
     import time
 
     pause = 0.0005
@@ -174,6 +228,8 @@ def _wait(pid: int, deadline: float) -> int | None:
 
 def _drain(fd: int) -> bytes:
     """What is left in a pipe whose writer has exited, without waiting for its other holders."""
+    if sys.platform == "win32":
+        raise NotImplementedError  # POSIX only (and mypy --platform win32 skips the rest)
     os.set_blocking(fd, False)
     chunks = []
     try:
