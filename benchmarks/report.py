@@ -193,6 +193,15 @@ def store_table(scenarios: list[Scenario]) -> list[list[str]]:
         ["ecrpy's own store", cell(s, "store-own"), fmt(own, "ms"), fmt_ratio(ratio(own, warm))]
     )
     rows.append(["warm ECR get (same install)", cell(s, "ecrpy"), "", "1.00x"])
+    for tool, label, now in (
+        ("store-fallback-base", "baseline: through ecrpy to the fallback", via),
+        ("store-own-base", "baseline: ecrpy's own store", own),
+    ):
+        before = s.median(tool)
+        if before is not None:  # --baseline: this install against the older one, same run
+            rows.append(
+                [label, cell(s, tool), "", f"this install: {fmt_ratio(ratio(now, before))}"]
+            )
     return rows
 
 

@@ -663,23 +663,44 @@ class Bench:
             ),
             self.tools["ecrpy"],
         ]
+        owners = [tools[2]]
+        base = self.installs.get("ecrpy-base", {}).get("script")
+        if base:  # the same two paths in the baseline install: before and after, paired
+            tools[2:2] = [
+                Tool(
+                    "store-fallback-base",
+                    "baseline ecrpy, then the fallback",
+                    [base, "get"],
+                    {"ECRPY_CONFIG": settings["fallback"], "PATH": path},
+                    helper=False,
+                ),
+                Tool(
+                    "store-own-base",
+                    "baseline ecrpy's own store",
+                    [base, "get"],
+                    {"ECRPY_CONFIG": none, "XDG_DATA_HOME": os.path.join(home, "data-base")},
+                    helper=False,
+                ),
+            ]
+            owners.append(tools[3])
         extra = self.static_env(key)
-        own = tools[2]
         login = json.dumps({"ServerURL": other, "Username": "me", "Secret": "bench-secret"})
-        subprocess.run(
-            [self.script, "store"],
-            input=login.encode(),
-            env=self.env(key, own, extra),
-            check=True,
-            capture_output=True,
-        )
+        for owner in owners:  # each install's own store holds the login it serves
+            subprocess.run(
+                [owner.argv[0], "store"],
+                input=login.encode(),
+                env=self.env(key, owner, extra),
+                check=True,
+                capture_output=True,
+            )
         self.prewarm(key, [self.tools["ecrpy"]], extra)
         envs = {tool.key: self.env(key, tool, extra) for tool in tools}
         scenario = Scenario(
             key,
             "get for a registry that is not ECR (credsStore ecrpy)",
             "ghcr.io through ecrpy to a [store] fallback (a shell script), the same script run "
-            "directly, ecrpy's own store; a warm ECR get of the same install for scale",
+            "directly, ecrpy's own store (each also in the baseline install, with --baseline); a "
+            "warm ECR get of the same install for scale",
             "ms",
         )
 
