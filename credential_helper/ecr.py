@@ -325,10 +325,13 @@ def profile_region(profile: str | None = None) -> str | None:
 
 
 def caller_account(region: str) -> str:
-    """The account of the credentials in force (STS ``GetCallerIdentity`` in ``region``)."""
+    """The account of the credentials in force (:func:`default_caller`, worded as a
+    :class:`TokenUnavailable` for ``list``)."""
     try:
-        sts = _client("sts", region, False, False, None)
-        account = sts.get_caller_identity()["Account"]
+        reply = default_caller(None, region)
+        if reply is None:  # no AWS at all: list says it quietly
+            raise TokenUnavailable("no AWS credentials found", NO_CREDENTIALS)
+        account = reply["Account"]
     except TokenUnavailable:
         raise
     except Exception as exc:
